@@ -1,0 +1,118 @@
+"""A typed sync and async Python SDK for the Open Assistant chat API.
+
+Speaks both the website's ``/api/chat...`` API and the inference server's ``/chats...`` API,
+over httpx, with a sans-I/O core (request builders, event decoder, models, errors, retries).
+"""
+
+from __future__ import annotations
+
+from ._async_client import (
+    AsyncChat,
+    AsyncChatContext,
+    AsyncClient,
+    AsyncEventStream,
+    AsyncReplyStream,
+)
+from ._auth import TrustedClient
+from ._client import Chat, ChatContext, Client, EventStream, ReplyStream
+from ._config import NOT_GIVEN, NotGiven
+from ._events import (
+    ErrorEvent,
+    Event,
+    MessageEvent,
+    PendingEvent,
+    PluginIntermediateEvent,
+    TokenEvent,
+    UnknownEvent,
+)
+from ._exceptions import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    CleanupWarning,
+    GenerationError,
+    InternalServerError,
+    InvalidResponseError,
+    MissingCredentialsError,
+    NotFoundError,
+    OpenAssistantError,
+    RateLimitError,
+    RequestTooLargeError,
+    ServiceUnavailableError,
+    StreamError,
+    UnprocessableEntityError,
+)
+from ._models import (
+    DEFAULT_MODEL,
+    ChatInfo,
+    ChatPage,
+    Message,
+    ModelConfig,
+    ModelInfo,
+    Preset,
+    SamplingParameters,
+    TokenPair,
+    WorkParameters,
+)
+from ._prompt import format_prompt
+from ._requests import RequestSpec
+from ._retry import RetryPolicy
+from ._sse import EventDecoder
+from ._version import __version__
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "NOT_GIVEN",
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AsyncChat",
+    "AsyncChatContext",
+    "AsyncClient",
+    "AsyncEventStream",
+    "AsyncReplyStream",
+    "AuthenticationError",
+    "BadRequestError",
+    "Chat",
+    "ChatContext",
+    "ChatInfo",
+    "ChatPage",
+    "CleanupWarning",
+    "Client",
+    "ErrorEvent",
+    "Event",
+    "EventDecoder",
+    "EventStream",
+    "GenerationError",
+    "InternalServerError",
+    "InvalidResponseError",
+    "Message",
+    "MessageEvent",
+    "MissingCredentialsError",
+    "ModelConfig",
+    "ModelInfo",
+    "NotFoundError",
+    "NotGiven",
+    "OpenAssistantError",
+    "PendingEvent",
+    "PluginIntermediateEvent",
+    "Preset",
+    "RateLimitError",
+    "ReplyStream",
+    "RequestSpec",
+    "RequestTooLargeError",
+    "RetryPolicy",
+    "SamplingParameters",
+    "ServiceUnavailableError",
+    "StreamError",
+    "TokenEvent",
+    "TokenPair",
+    "TrustedClient",
+    "UnknownEvent",
+    "UnprocessableEntityError",
+    "WorkParameters",
+    "__version__",
+    "format_prompt",
+]

@@ -1,0 +1,87 @@
+"""The async side's waiting and shielding, on anyio so it runs under asyncio and trio.
+
+``.ci/unasync.py`` maps this module to ``_sync_primitives`` in the generated sync client.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from types import TracebackType
+
+import anyio
+
+__all__ = ["Lock", "ShieldCancellation", "now", "read_chunk", "sleep"]
+
+
+def now() -> float:
+    """Monotonic seconds."""
+    return time.monotonic()
+
+
+async def sleep(seconds: float) -> None:
+    """Wait without blocking the event loop."""
+    await anyio.sleep(seconds)
+
+
+class Lock:
+    """A lock for the event loop's tasks."""
+
+    def __init__(self) -> None:
+        self._lock = anyio.Lock()
+
+    async def __aenter__(self) -> None:
+        await self._lock.acquire()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._lock.release()
+
+
+class ShieldCancellation:
+    """Run cleanup to its end even if the task is being cancelled, but no longer than a bound."""
+
+    def __init__(self, timeout: float) -> None:
+        self._scope = anyio.CancelScope(shield=True)
+        self._timeout = timeout
+        self._inner: anyio.CancelScope | None = None
+
+    def __enter__(self) -> None:
+        self._scope.__enter__()
+        self._inner = anyio.move_on_after(self._timeout)
+        self._inner.__enter__()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        assert self._inner is not None
+        suppressed = bool(self._inner.__exit__(exc_type, exc, tb))
+        if suppressed:
+            exc_type, exc, tb = None, None, None
+        return bool(self._scope.__exit__(exc_type, exc, tb)) or suppressed
+
+    @property
+    def timed_out(self) -> bool:
+        """True if the cleanup was cut short by the bound."""
+        return self._inner is not None and self._inner.cancelled_caught
+
+
+async def read_chunk(chunks: AsyncIterator[bytes], wait: float | None) -> bytes | None:
+    """Return the next chunk, ``None`` at the end, or raise ``TimeoutError`` after ``wait`` seconds."""
+    if wait is None:
+        try:
+            return await chunks.__anext__()
+        except StopAsyncIteration:
+            return None
+    with anyio.fail_after(max(wait, 0.0)):
+        try:
+            return await chunks.__anext__()
+        except StopAsyncIteration:
+            return None

@@ -1,0 +1,225 @@
+"""Client options resolved from keyword arguments and the environment, validated once.
+
+Environment variables (api-contract.md, "Clients"): ``OPENASSISTANT_BASE_URL``,
+``OPENASSISTANT_API``, ``OPENASSISTANT_SESSION_TOKEN``, ``OPENASSISTANT_TOKEN``,
+``OPENASSISTANT_LOG``; also ``OPENASSISTANT_DEBUG_USER`` for the inference debug login.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, Final, Literal, TypeVar, cast
+from urllib.parse import urlsplit
+
+import attrs
+
+from ._auth import Credentials, TrustedClient
+from ._models import DEFAULT_MODEL, SamplingParameters
+from ._requests import API
+from ._retry import RetryPolicy
+from ._sse import DEFAULT_MAX_EVENT_SIZE, MalformedPolicy
+from ._version import __version__
+
+__all__ = ["NOT_GIVEN", "ClientOptions", "NotGiven", "resolve"]
+
+DEFAULT_BASE_URL = "https://open-assistant.io"
+DEFAULT_SAMPLING = SamplingParameters.preset("k50")  # the website UI's default (1.2)
+DEFAULT_STALL_TIMEOUT = 120.0  # longer than the server's queue timeout (5.1: 60 s, 120 s prod)
+USER_AGENT = f"openassistant-sdk/{__version__}"
+
+
+class NotGiven:
+    """The type of :data:`NOT_GIVEN`: "use the default", where ``None`` means "no limit"."""
+
+    _instance: NotGiven | None = None
+
+    def __new__(cls) -> NotGiven:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __bool__(self) -> Literal[False]:
+        return False
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+
+NOT_GIVEN: Final = NotGiven()
+
+_T = TypeVar("_T")
+
+
+def given(value: _T | NotGiven, default: _T) -> _T:
+    """Return ``value`` unless it is :data:`NOT_GIVEN`."""
+    return default if isinstance(value, NotGiven) else value
+
+
+def _timeout_value(name: str, value: object) -> float | None:
+    if value is None:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not value > 0
+        or not math.isfinite(value)
+    ):
+        raise ValueError(f"{name} must be a number of seconds > 0 or None, not {value!r}")
+    return float(value)
+
+
+@attrs.frozen(kw_only=True)
+class ClientOptions:
+    """Everything a client needs to know, resolved and validated (secrets excluded)."""
+
+    base_url: str
+    api: API
+    scheme: str
+    host: str
+    model: str
+    sampling: SamplingParameters
+    retry: RetryPolicy
+    timeout: Any  # a number, an httpx.Timeout or None; only the facades interpret it
+    stall_timeout: float | None
+    stream_timeout: float | None
+    on_malformed: MalformedPolicy
+    max_event_size: int
+    recover: bool
+    max_recoveries: int
+    cleanup_timeout: float
+    user_agent: str
+    headers: tuple[tuple[str, str], ...]
+
+    def url(self, path: str) -> str:
+        """Join the base URL and a request path."""
+        return self.base_url + path
+
+
+def _base_url(value: str) -> tuple[str, str, str]:
+    if not isinstance(value, str):
+        raise ValueError(f"base_url must be a string, not {type(value).__name__}")
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"base_url must be an http:// or https:// URL with a host, not {value!r}")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ValueError("base_url must not carry a query, a fragment or credentials")
+    path = parts.path.rstrip("/")
+    # The seed's provider names the chat page (oa-protocol.md 7): the API lives at the root.
+    if path in ("/chat", "/api/chat", "/api"):
+        path = ""
+    return f"{parts.scheme}://{parts.netloc}{path}", parts.scheme, parts.hostname
+
+
+def resolve(
+    *,
+    env: Mapping[str, str],
+    base_url: str | None = None,
+    api: str | None = None,
+    session_token: str | None = None,
+    cookies: object = None,
+    token: str | None = None,
+    debug_user: str | None = None,
+    trusted_client: TrustedClient | None = None,
+    model: str | None = None,
+    sampling: SamplingParameters | None = None,
+    timeout: Any = NOT_GIVEN,
+    max_retries: int | NotGiven = NOT_GIVEN,
+    retry: RetryPolicy | None = None,
+    stall_timeout: float | None | NotGiven = NOT_GIVEN,
+    stream_timeout: float | None = None,
+    on_malformed: MalformedPolicy = "raise",
+    max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+    recover: bool = True,
+    max_recoveries: int = 3,
+    cleanup_timeout: float = 10.0,
+    user_agent: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> tuple[ClientOptions, Credentials]:
+    """Resolve the client options and credentials from arguments, then the environment.
+
+    Raises:
+        ValueError: An option is invalid or the credentials do not fit the API.
+    """
+    url, scheme, host = _base_url(base_url or env.get("OPENASSISTANT_BASE_URL") or DEFAULT_BASE_URL)
+    explicit = any(
+        x is not None for x in (session_token, cookies, token, debug_user, trusted_client)
+    )
+    resolved_api = api or env.get("OPENASSISTANT_API") or None
+    if resolved_api is None:
+        if token is not None or debug_user is not None or trusted_client is not None:
+            resolved_api = "inference"
+        elif session_token is not None or cookies is not None:
+            resolved_api = "website"
+        elif env.get("OPENASSISTANT_TOKEN") or env.get("OPENASSISTANT_DEBUG_USER"):
+            resolved_api = "inference"
+        else:
+            resolved_api = "website"
+    resolved_api = resolved_api.strip().lower()
+    if resolved_api not in ("website", "inference"):
+        raise ValueError(f"api must be 'website' or 'inference', not {resolved_api!r}")
+    the_api = cast(API, resolved_api)
+    if not explicit:
+        # Credentials from the environment, each only for the API it belongs to.
+        if the_api == "website":
+            session_token = env.get("OPENASSISTANT_SESSION_TOKEN") or None
+        else:
+            token = env.get("OPENASSISTANT_TOKEN") or None
+            if token is None:
+                debug_user = env.get("OPENASSISTANT_DEBUG_USER") or None
+    credentials = Credentials(
+        api=the_api,
+        scheme=scheme,
+        host=host,
+        session_token=session_token,
+        cookies=cookies,
+        token=token,
+        debug_user=debug_user,
+        trusted_client=trusted_client,
+    )
+    if retry is not None and not isinstance(max_retries, NotGiven):
+        raise ValueError("pass max_retries= or retry=, not both")
+    policy = retry or RetryPolicy(max_retries=given(max_retries, 2))
+    # Callers without type checking may pass anything: check at runtime what mypy checks.
+    untyped: dict[str, object] = {
+        "sampling": sampling,
+        "model": model,
+        "max_recoveries": max_recoveries,
+    }
+    if untyped["sampling"] is not None and not isinstance(untyped["sampling"], SamplingParameters):
+        raise ValueError(
+            "sampling must be a SamplingParameters (e.g. SamplingParameters.preset('k50'))"
+        )
+    if untyped["model"] is not None and not (
+        isinstance(untyped["model"], str) and untyped["model"]
+    ):
+        raise ValueError(f"model must be a non-empty model config name, not {model!r}")
+    if on_malformed not in ("raise", "skip"):
+        raise ValueError(f"on_malformed must be 'raise' or 'skip', not {on_malformed!r}")
+    recoveries = untyped["max_recoveries"]
+    if isinstance(recoveries, bool) or not isinstance(recoveries, int) or recoveries < 0:
+        raise ValueError(f"max_recoveries must be an integer >= 0, not {max_recoveries!r}")
+    extra = tuple((str(k), str(v)) for k, v in (headers or {}).items())
+    for name, value in extra:
+        if any(c in name + value for c in "\r\n\0"):
+            raise ValueError(f"header {name!r} contains a line break")
+    options = ClientOptions(
+        base_url=url,
+        api=the_api,
+        scheme=scheme,
+        host=host,
+        model=model or DEFAULT_MODEL,
+        sampling=sampling or DEFAULT_SAMPLING,
+        retry=policy,
+        timeout=timeout,
+        stall_timeout=_timeout_value("stall_timeout", given(stall_timeout, DEFAULT_STALL_TIMEOUT)),
+        stream_timeout=_timeout_value("stream_timeout", stream_timeout),
+        on_malformed=on_malformed,
+        max_event_size=max_event_size,
+        recover=bool(recover),
+        max_recoveries=max_recoveries,
+        cleanup_timeout=cast(float, _timeout_value("cleanup_timeout", cleanup_timeout)),
+        user_agent=user_agent or USER_AGENT,
+        headers=extra,
+    )
+    return options, credentials

@@ -1,0 +1,287 @@
+"""The SDK's one error tree, and the mapping from an HTTP status to the error it raises.
+
+Nothing else escapes the SDK: transport failures, bad JSON and server errors all arrive as a
+subclass of :class:`OpenAssistantError` (api-contract.md, "Errors").
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._models import Message
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "CleanupWarning",
+    "GenerationError",
+    "InternalServerError",
+    "InvalidResponseError",
+    "MissingCredentialsError",
+    "NotFoundError",
+    "OpenAssistantError",
+    "RateLimitError",
+    "RequestTooLargeError",
+    "ServiceUnavailableError",
+    "StreamError",
+    "UnprocessableEntityError",
+    "make_status_error",
+]
+
+
+class OpenAssistantError(Exception):
+    """The root of every error the SDK raises."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class APIConnectionError(OpenAssistantError):
+    """The server could not be reached, or the connection broke before a complete answer.
+
+    Attributes:
+        method: The HTTP method of the request that failed.
+        path: The request path (no query string, no credentials).
+        retries_taken: How many times the request was retried before giving up.
+        failure: How it failed: ``"connect"`` (nothing was sent), ``"write"``,
+            ``"disconnect"`` (closed before any answer), ``"timeout"`` or ``"read"`` (the
+            request was sent; the answer was lost or cut), or ``None`` (not a transport
+            failure, e.g. a stall in the event stream).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str = "",
+        path: str = "",
+        retries_taken: int = 0,
+        failure: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.method = method
+        self.path = path
+        self.retries_taken = retries_taken
+        self.failure = failure
+
+
+class APITimeoutError(APIConnectionError):
+    """A request, a stalled event stream or a whole reply took longer than allowed."""
+
+
+class APIStatusError(OpenAssistantError):
+    """The server answered with an error status.
+
+    Attributes:
+        status_code: The HTTP status.
+        body: The parsed JSON body, or the text of a non-JSON body, or ``None`` when empty.
+        headers: The response headers (lower-cased names).
+        method: The HTTP method of the request.
+        path: The request path (no query string, no credentials).
+        retries_taken: How many times the request was retried before this answer.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        body: object = None,
+        headers: Mapping[str, str] | None = None,
+        method: str = "",
+        path: str = "",
+        retries_taken: int = 0,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.body = body
+        self.headers: Mapping[str, str] = dict(headers or {})
+        self.method = method
+        self.path = path
+        self.retries_taken = retries_taken
+
+
+class BadRequestError(APIStatusError):
+    """400: the server rejected the request (e.g. a wrong parent message, oa-protocol.md 5.2)."""
+
+
+class AuthenticationError(APIStatusError):
+    """401 or 403: missing, invalid or expired credentials (oa-protocol.md 1.1, 2.1)."""
+
+
+class MissingCredentialsError(AuthenticationError):
+    """No credentials could be found before any request was sent.
+
+    ``status_code`` is 403, what the website answers a request without a session (1.1).
+    """
+
+
+class NotFoundError(APIStatusError):
+    """404: no such chat, or (website) chat is switched off on that site (oa-protocol.md 1.1)."""
+
+
+class RequestTooLargeError(APIStatusError):
+    """413: a configured message-length or messages-per-chat cap was hit (oa-protocol.md 5.1)."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """422: validation failed, or the model config name is unknown (oa-protocol.md 5.2)."""
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests.
+
+    Attributes:
+        retry_after: Seconds the server asked to wait, if it said so.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class InternalServerError(APIStatusError):
+    """500 or another 5xx. A 500 from ``assistant_message`` may be the rate limit (5.1)."""
+
+
+class ServiceUnavailableError(InternalServerError):
+    """503: the server's work queue is full (oa-protocol.md 5.1)."""
+
+
+class GenerationError(OpenAssistantError, RuntimeError):
+    """The server reported a failed generation in the event stream (an ``error`` event, 3.2).
+
+    It is also a :class:`RuntimeError`, as the seed's provider promised.
+
+    Attributes:
+        error: The server's error text, e.g. ``"Timeout"`` or ``"Aborted due to worker error."``.
+        chat_message: The message the error event carried, if any.
+    """
+
+    def __init__(self, error: str, chat_message: Message | None = None) -> None:
+        state = f" (message state {chat_message.state})" if chat_message is not None else ""
+        super().__init__(f"generation failed: {error}{state}")
+        self.error = error
+        self.chat_message = chat_message
+
+
+class InvalidResponseError(OpenAssistantError):
+    """A successful response carried a body the SDK cannot understand."""
+
+
+class StreamError(InvalidResponseError):
+    """The event stream was malformed, oversized or truncated beyond recovery."""
+
+
+class CleanupWarning(UserWarning):
+    """Cleanup (deleting a chat, closing a stream) failed while another error was on its way."""
+
+
+_STATUS_CLASSES: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: AuthenticationError,
+    404: NotFoundError,
+    413: RequestTooLargeError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+    503: ServiceUnavailableError,
+}
+
+_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+
+
+def parse_error_body(body: bytes, content_type: str) -> object:
+    """Return a response body as JSON if it is JSON, else as short text, else ``None``."""
+    if not body.strip():
+        return None
+    if "json" in content_type or body[:1] in (b"{", b"[", b'"'):
+        try:
+            return json.loads(body)
+        except ValueError:
+            pass
+    if "html" in content_type or body.lstrip()[:1] == b"<":
+        title = _TITLE.search(body)
+        text = title.group(1) if title else b"HTML error page"
+        return text.decode("utf-8", "replace").strip()[:200]
+    return body.decode("utf-8", "replace")[:2000]
+
+
+def error_detail(body: object) -> str:
+    """Extract the human-readable part of an error body.
+
+    The inference server answers ``{"detail": str | list}`` (FastAPI), the website proxy
+    ``{"message": ...}`` or an empty body (oa-protocol.md 1.1, 5.2).
+    """
+    if isinstance(body, Mapping):
+        for key in ("detail", "message", "error"):
+            if key in body:
+                return error_detail(body[key])
+        return json.dumps(body)[:500]
+    if isinstance(body, list):
+        parts = []
+        for item in body:
+            if isinstance(item, Mapping) and "msg" in item:
+                loc = ".".join(str(p) for p in item.get("loc", ()))
+                parts.append(f"{loc}: {item['msg']}" if loc else str(item["msg"]))
+            else:
+                parts.append(str(item))
+        return "; ".join(parts)
+    if body is None:
+        return ""
+    return str(body)
+
+
+def make_status_error(
+    *,
+    status_code: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    method: str,
+    path: str,
+    operation: str = "",
+    api: str = "",
+    retries_taken: int = 0,
+    retry_after: float | None = None,
+) -> APIStatusError:
+    """Build the error for a response with an error status (api-contract.md decision 7)."""
+    cls = _STATUS_CLASSES.get(status_code)
+    if cls is None:
+        cls = InternalServerError if status_code >= 500 else APIStatusError
+    parsed = parse_error_body(body, headers.get("content-type", ""))
+    detail = error_detail(parsed)
+    text = f"{method} {path} answered {status_code}"
+    if detail:
+        text += f": {detail}"
+    hint = _hint(status_code, operation, api)
+    if hint:
+        text += f" ({hint})"
+    kwargs: dict[str, Any] = {
+        "status_code": status_code,
+        "body": parsed,
+        "headers": headers,
+        "method": method,
+        "path": path,
+        "retries_taken": retries_taken,
+    }
+    if cls is RateLimitError:
+        return RateLimitError(text, retry_after=retry_after, **kwargs)
+    return cls(text, **kwargs)
+
+
+def _hint(status_code: int, operation: str, api: str) -> str:
+    if status_code == 500 and operation == "assistant_message":
+        return "the inference server answers its rate limit with a 500, oa-protocol.md 5.1"
+    if status_code == 403 and api == "website":
+        return "the website needs a valid next-auth session token, oa-protocol.md 1.1"
+    if status_code == 404 and api == "website":
+        return "the website also answers 404 when chat is switched off, oa-protocol.md 1.1"
+    return ""

@@ -1,0 +1,544 @@
+"""Pure request builders for both Open Assistant APIs: each returns a :class:`RequestSpec`.
+
+Website routes (``/api/chat...``, cookie auth): oa-protocol.md 1.2. Inference-server routes
+(``/chats...``, ``/auth/...``, ``/configs/...``, bearer auth): oa-protocol.md 2. Nothing here
+sends anything; the facades turn a spec into an HTTP request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal, Protocol
+
+import attrs
+
+from ._models import SamplingParameters
+
+__all__ = [
+    "API",
+    "InferenceRoutes",
+    "Operation",
+    "RequestSpec",
+    "Routes",
+    "WebsiteRoutes",
+    "routes_for",
+]
+
+API = Literal["website", "inference"]
+
+Operation = Literal[
+    "create_chat",
+    "list_chats",
+    "get_chat",
+    "update_chat",
+    "delete_chat",
+    "prompter_message",
+    "assistant_message",
+    "get_message",
+    "events",
+    "vote",
+    "models",
+    "debug_login",
+    "refresh",
+    "trusted_login",
+]
+
+_NO_BODY: Any = object()
+
+
+@attrs.frozen(kw_only=True)
+class RequestSpec:
+    """An immutable description of one HTTP request: what to send, not how.
+
+    Attributes:
+        operation: Which API call this is; retry rules and error hints depend on it.
+        api: ``"website"`` or ``"inference"``.
+        method: The HTTP method.
+        path: The path, relative to the client's base URL.
+        params: Query parameters, in order.
+        headers: Extra headers for this request (auth headers are added by the client).
+        json: The JSON body; :attr:`has_body` tells whether there is one.
+        stream: True for the event stream, which is read incrementally.
+        authenticated: False for routes that take no credentials (model configs, login).
+    """
+
+    operation: Operation
+    api: API
+    method: str
+    path: str
+    params: tuple[tuple[str, str], ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()
+    json: Any = _NO_BODY
+    stream: bool = False
+    authenticated: bool = True
+
+    @property
+    def has_body(self) -> bool:
+        """Whether the request carries a JSON body."""
+        return self.json is not _NO_BODY
+
+    @property
+    def log_path(self) -> str:
+        """The path as logged and put into errors: no query string, hence no secrets."""
+        return self.path
+
+
+_EVENT_HEADERS = (("Accept", "text/event-stream"), ("Cache-Control", "no-cache"))
+
+
+def _assistant_body(
+    parent_id: str,
+    model: str,
+    sampling: SamplingParameters,
+    *,
+    system_prompt: str | None,
+    user_profile: str | None,
+    user_response_instructions: str | None,
+    plugins: Sequence[Any],
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "parent_id": parent_id,
+        "model_config_name": model,
+        "sampling_parameters": sampling.to_json(),
+        "plugins": list(plugins),
+    }
+    # Optional fields are sent only when set: the server accepts them (oa-protocol.md 2.3).
+    if system_prompt is not None:
+        body["system_prompt"] = system_prompt
+    if user_profile is not None:
+        body["user_profile"] = user_profile
+    if user_response_instructions is not None:
+        body["user_response_instructions"] = user_response_instructions
+    return body
+
+
+def _check_id(name: str, value: object) -> str:
+    # Ids go into URL paths: refuse anything that would change the path (a typed error, not
+    # a request to the wrong route).
+    if not isinstance(value, str) or not value or "/" in value or "?" in value or "#" in value:
+        raise ValueError(f"{name} must be a non-empty id string without '/' or '?', not {value!r}")
+    return value
+
+
+def _check_score(score: object) -> int:
+    if isinstance(score, bool) or not isinstance(score, int) or score not in (-1, 0, 1):
+        raise ValueError(f"score must be -1, 0 or 1, not {score!r}")
+    return score
+
+
+class Routes(Protocol):
+    """The request builders one API offers; both APIs offer the same chat calls."""
+
+    api: API
+
+    def create_chat(self) -> RequestSpec: ...
+    def list_chats(
+        self,
+        *,
+        limit: int | None = None,
+        after: str | None = None,
+        before: str | None = None,
+        include_hidden: bool = False,
+    ) -> RequestSpec: ...
+    def get_chat(self, chat_id: str) -> RequestSpec: ...
+    def update_chat(self, chat_id: str, changes: dict[str, Any]) -> RequestSpec: ...
+    def delete_chat(self, chat_id: str) -> RequestSpec: ...
+    def prompter_message(
+        self, chat_id: str, parent_id: str | None, content: str
+    ) -> RequestSpec: ...
+    def assistant_message(
+        self,
+        chat_id: str,
+        parent_id: str,
+        model: str,
+        sampling: SamplingParameters,
+        *,
+        system_prompt: str | None = None,
+        user_profile: str | None = None,
+        user_response_instructions: str | None = None,
+        plugins: Sequence[Any] = (),
+    ) -> RequestSpec: ...
+    def get_message(self, chat_id: str, message_id: str) -> RequestSpec: ...
+    def events(self, chat_id: str, message_id: str) -> RequestSpec: ...
+    def vote(self, chat_id: str, message_id: str, score: int) -> RequestSpec: ...
+    def models(self) -> RequestSpec: ...
+
+
+def _list_checks(limit: object, after: object, before: object) -> None:
+    if after is not None and before is not None:
+        # The server answers 400 "Cannot specify both after and before." (oa-protocol.md 2.2).
+        raise ValueError("pass either after or before, not both")
+    if limit is not None and (
+        isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100
+    ):
+        raise ValueError(f"limit must be an integer from 1 to 100, not {limit!r}")
+
+
+def _update_fields(changes: dict[str, Any]) -> dict[str, Any]:
+    allowed = {"title", "hidden", "allow_data_use", "active_thread_tail_message_id"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValueError(f"cannot update chat fields {sorted(unknown)}; allowed: {sorted(allowed)}")
+    title = changes.get("title")
+    if title is not None and (not isinstance(title, str) or len(title) > 100):
+        raise ValueError("title must be a string of at most 100 characters (oa-protocol.md 2.3)")
+    return {k: v for k, v in changes.items() if v is not None}
+
+
+class InferenceRoutes:
+    """Request builders for the inference server (oa-protocol.md 2)."""
+
+    api: API = "inference"
+
+    def create_chat(self) -> RequestSpec:
+        """``POST /chats`` with body ``{}``: no body at all is a 422 (oa-protocol.md 2.2)."""
+        return RequestSpec(
+            operation="create_chat", api=self.api, method="POST", path="/chats", json={}
+        )
+
+    def list_chats(
+        self,
+        *,
+        limit: int | None = None,
+        after: str | None = None,
+        before: str | None = None,
+        include_hidden: bool = False,
+    ) -> RequestSpec:
+        """``GET /chats``: newest first, cursors ``after`` (older) and ``before`` (newer)."""
+        _list_checks(limit, after, before)
+        params: list[tuple[str, str]] = []
+        if include_hidden:
+            params.append(("include_hidden", "true"))
+        if limit is not None:
+            params.append(("limit", str(limit)))
+        if after is not None:
+            params.append(("after", after))
+        if before is not None:
+            params.append(("before", before))
+        return RequestSpec(
+            operation="list_chats", api=self.api, method="GET", path="/chats", params=tuple(params)
+        )
+
+    def get_chat(self, chat_id: str) -> RequestSpec:
+        """``GET /chats/{id}``: the chat with all its messages."""
+        return RequestSpec(
+            operation="get_chat",
+            api=self.api,
+            method="GET",
+            path=f"/chats/{_check_id('chat_id', chat_id)}",
+        )
+
+    def update_chat(self, chat_id: str, changes: dict[str, Any]) -> RequestSpec:
+        """``PUT /chats/{id}``: only non-null fields are applied."""
+        return RequestSpec(
+            operation="update_chat",
+            api=self.api,
+            method="PUT",
+            path=f"/chats/{_check_id('chat_id', chat_id)}",
+            json=_update_fields(changes),
+        )
+
+    def delete_chat(self, chat_id: str) -> RequestSpec:
+        """``DELETE /chats/{id}``: deletes its messages too."""
+        return RequestSpec(
+            operation="delete_chat",
+            api=self.api,
+            method="DELETE",
+            path=f"/chats/{_check_id('chat_id', chat_id)}",
+        )
+
+    def prompter_message(self, chat_id: str, parent_id: str | None, content: str) -> RequestSpec:
+        """``POST /chats/{id}/prompter_message``; ``parent_id`` is null only in an empty chat."""
+        return RequestSpec(
+            operation="prompter_message",
+            api=self.api,
+            method="POST",
+            path=f"/chats/{_check_id('chat_id', chat_id)}/prompter_message",
+            json={"parent_id": parent_id, "content": _check_content(content)},
+        )
+
+    def assistant_message(
+        self,
+        chat_id: str,
+        parent_id: str,
+        model: str,
+        sampling: SamplingParameters,
+        *,
+        system_prompt: str | None = None,
+        user_profile: str | None = None,
+        user_response_instructions: str | None = None,
+        plugins: Sequence[Any] = (),
+    ) -> RequestSpec:
+        """``POST /chats/{id}/assistant_message``: queues the reply (oa-protocol.md 2.3)."""
+        return RequestSpec(
+            operation="assistant_message",
+            api=self.api,
+            method="POST",
+            path=f"/chats/{_check_id('chat_id', chat_id)}/assistant_message",
+            json=_assistant_body(
+                _check_id("parent_id", parent_id),
+                _check_model(model),
+                sampling,
+                system_prompt=system_prompt,
+                user_profile=user_profile,
+                user_response_instructions=user_response_instructions,
+                plugins=plugins,
+            ),
+        )
+
+    def get_message(self, chat_id: str, message_id: str) -> RequestSpec:
+        """``GET /chats/{id}/messages/{mid}``."""
+        return RequestSpec(
+            operation="get_message",
+            api=self.api,
+            method="GET",
+            path=f"/chats/{_check_id('chat_id', chat_id)}/messages/{_check_id('message_id', message_id)}",
+        )
+
+    def events(self, chat_id: str, message_id: str) -> RequestSpec:
+        """``GET .../messages/{mid}/events``: the SSE stream, or 204 if finished (3.3)."""
+        return RequestSpec(
+            operation="events",
+            api=self.api,
+            method="GET",
+            path=f"/chats/{_check_id('chat_id', chat_id)}/messages/{_check_id('message_id', message_id)}/events",
+            headers=_EVENT_HEADERS,
+            stream=True,
+        )
+
+    def vote(self, chat_id: str, message_id: str, score: int) -> RequestSpec:
+        """``POST .../messages/{mid}/votes`` with a score of -1, 0 or 1."""
+        return RequestSpec(
+            operation="vote",
+            api=self.api,
+            method="POST",
+            path=f"/chats/{_check_id('chat_id', chat_id)}/messages/{_check_id('message_id', message_id)}/votes",
+            json={"score": _check_score(score)},
+        )
+
+    def models(self) -> RequestSpec:
+        """``GET /configs/model_configs`` (no auth needed)."""
+        return RequestSpec(
+            operation="models",
+            api=self.api,
+            method="GET",
+            path="/configs/model_configs",
+            authenticated=False,
+        )
+
+    def debug_login(self, username: str) -> RequestSpec:
+        """``GET /auth/callback/debug?code=<username>``: a token pair (oa-protocol.md 2.1)."""
+        if not _non_empty_str(username):
+            raise ValueError("the debug login needs a non-empty user name")
+        return RequestSpec(
+            operation="debug_login",
+            api=self.api,
+            method="GET",
+            path="/auth/callback/debug",
+            params=(("code", username),),
+            authenticated=False,
+        )
+
+    def refresh(self, refresh_token: str) -> RequestSpec:
+        """``GET /auth/refresh`` with the raw refresh token in a ``Refresh`` header.
+
+        The real server never accepts it (oa-protocol.md 10.1); clients log in again instead.
+        """
+        return RequestSpec(
+            operation="refresh",
+            api=self.api,
+            method="GET",
+            path="/auth/refresh",
+            headers=(("Refresh", refresh_token),),
+            authenticated=False,
+        )
+
+    def trusted_login(self) -> RequestSpec:
+        """``POST /auth/trusted``: creates the TrustedClient's user if missing (2.1)."""
+        return RequestSpec(
+            operation="trusted_login", api=self.api, method="POST", path="/auth/trusted"
+        )
+
+
+class WebsiteRoutes:
+    """Request builders for the website's chat proxy (oa-protocol.md 1.2)."""
+
+    api: API = "website"
+
+    def create_chat(self) -> RequestSpec:
+        """``POST /api/chat``, no body needed."""
+        return RequestSpec(operation="create_chat", api=self.api, method="POST", path="/api/chat")
+
+    def list_chats(
+        self,
+        *,
+        limit: int | None = None,
+        after: str | None = None,
+        before: str | None = None,
+        include_hidden: bool = False,
+    ) -> RequestSpec:
+        """``GET /api/chat``: pages of 20; ``limit`` cannot be chosen on the website."""
+        _list_checks(limit, after, before)
+        params: list[tuple[str, str]] = []
+        if include_hidden:
+            params.append(("include_hidden", "true"))
+        if after is not None:
+            params.append(("after", after))
+        if before is not None:
+            params.append(("before", before))
+        return RequestSpec(
+            operation="list_chats",
+            api=self.api,
+            method="GET",
+            path="/api/chat",
+            params=tuple(params),
+        )
+
+    def get_chat(self, chat_id: str) -> RequestSpec:
+        """``GET /api/chat?chat_id=``; any upstream error becomes a 404."""
+        return RequestSpec(
+            operation="get_chat",
+            api=self.api,
+            method="GET",
+            path="/api/chat",
+            params=(("chat_id", _check_id("chat_id", chat_id)),),
+        )
+
+    def update_chat(self, chat_id: str, changes: dict[str, Any]) -> RequestSpec:
+        """``PUT /api/chat`` with the chat id in the body."""
+        body = {"chat_id": _check_id("chat_id", chat_id), **_update_fields(changes)}
+        return RequestSpec(
+            operation="update_chat", api=self.api, method="PUT", path="/api/chat", json=body
+        )
+
+    def delete_chat(self, chat_id: str) -> RequestSpec:
+        """``DELETE /api/chat?chat_id=``."""
+        return RequestSpec(
+            operation="delete_chat",
+            api=self.api,
+            method="DELETE",
+            path="/api/chat",
+            params=(("chat_id", _check_id("chat_id", chat_id)),),
+        )
+
+    def prompter_message(self, chat_id: str, parent_id: str | None, content: str) -> RequestSpec:
+        """``POST /api/chat/prompter_message``."""
+        return RequestSpec(
+            operation="prompter_message",
+            api=self.api,
+            method="POST",
+            path="/api/chat/prompter_message",
+            json={
+                "chat_id": _check_id("chat_id", chat_id),
+                "parent_id": parent_id,
+                "content": _check_content(content),
+            },
+        )
+
+    def assistant_message(
+        self,
+        chat_id: str,
+        parent_id: str,
+        model: str,
+        sampling: SamplingParameters,
+        *,
+        system_prompt: str | None = None,
+        user_profile: str | None = None,
+        user_response_instructions: str | None = None,
+        plugins: Sequence[Any] = (),
+    ) -> RequestSpec:
+        """``POST /api/chat/assistant_message``: the body minus ``chat_id`` goes upstream."""
+        body = {
+            "chat_id": _check_id("chat_id", chat_id),
+            **_assistant_body(
+                _check_id("parent_id", parent_id),
+                _check_model(model),
+                sampling,
+                system_prompt=system_prompt,
+                user_profile=user_profile,
+                user_response_instructions=user_response_instructions,
+                plugins=plugins,
+            ),
+        }
+        return RequestSpec(
+            operation="assistant_message",
+            api=self.api,
+            method="POST",
+            path="/api/chat/assistant_message",
+            json=body,
+        )
+
+    def get_message(self, chat_id: str, message_id: str) -> RequestSpec:
+        """``GET /api/chat/message?chat_id=&message_id=``."""
+        return RequestSpec(
+            operation="get_message",
+            api=self.api,
+            method="GET",
+            path="/api/chat/message",
+            params=(
+                ("chat_id", _check_id("chat_id", chat_id)),
+                ("message_id", _check_id("message_id", message_id)),
+            ),
+        )
+
+    def events(self, chat_id: str, message_id: str) -> RequestSpec:
+        """``GET /api/chat/events``: always 200; a finished message gives an empty body (1.2)."""
+        return RequestSpec(
+            operation="events",
+            api=self.api,
+            method="GET",
+            path="/api/chat/events",
+            params=(
+                ("chat_id", _check_id("chat_id", chat_id)),
+                ("message_id", _check_id("message_id", message_id)),
+            ),
+            headers=_EVENT_HEADERS,
+            stream=True,
+        )
+
+    def vote(self, chat_id: str, message_id: str, score: int) -> RequestSpec:
+        """``POST /api/chat/vote``."""
+        return RequestSpec(
+            operation="vote",
+            api=self.api,
+            method="POST",
+            path="/api/chat/vote",
+            json={
+                "chat_id": _check_id("chat_id", chat_id),
+                "message_id": _check_id("message_id", message_id),
+                "score": _check_score(score),
+            },
+        )
+
+    def models(self) -> RequestSpec:
+        """``GET /api/chat/models``."""
+        return RequestSpec(operation="models", api=self.api, method="GET", path="/api/chat/models")
+
+
+def _non_empty_str(value: object) -> bool:
+    return isinstance(value, str) and bool(value)
+
+
+def _check_content(content: object) -> str:
+    if not isinstance(content, str):
+        raise ValueError(f"message content must be a string, not {type(content).__name__}")
+    return content
+
+
+def _check_model(model: object) -> str:
+    if not isinstance(model, str) or not model:
+        raise ValueError(f"model must be a non-empty model config name, not {model!r}")
+    return model
+
+
+_WEBSITE = WebsiteRoutes()
+_INFERENCE = InferenceRoutes()
+
+
+def routes_for(api: API) -> WebsiteRoutes | InferenceRoutes:
+    """Return the request builders of an API."""
+    if api == "website":
+        return _WEBSITE
+    if api == "inference":
+        return _INFERENCE
+    raise ValueError(f"api must be 'website' or 'inference', not {api!r}")

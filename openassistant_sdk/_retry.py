@@ -1,0 +1,179 @@
+"""When to retry a request and how long to wait first: pure decisions, no sleeping.
+
+Rules: api-contract.md decision 8. ``assistant_message`` is never resent blindly: the server
+stores the message before it can answer 503 (oa-protocol.md 5.1, 5.2), so only a request that
+never reached the server, a 429 or a 500 (its rate limit, 5.1, 10.3) is tried again.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any, Literal
+
+import attrs
+
+from ._requests import RequestSpec
+
+__all__ = ["FailureKind", "RetryPolicy", "parse_retry_after", "retry_delay"]
+
+FailureKind = Literal["connect", "write", "disconnect", "timeout", "read"]
+"""How a request failed without a response.
+
+``connect``: no connection was made, so nothing was sent. ``write``: the connection broke
+while the request was being sent. ``disconnect``: the server closed the connection before any
+byte of a response (a pooled connection the server had dropped, oa-protocol.md 10.2).
+``timeout`` and ``read``: the request was sent; the answer did not arrive.
+"""
+
+_RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+_IDEMPOTENT = frozenset(
+    {"list_chats", "get_chat", "update_chat", "delete_chat", "get_message", "events", "vote", "models", "debug_login", "refresh"}
+)  # fmt: skip
+# Failures after which a request that is not idempotent surely did not take effect.
+_NOT_SENT: dict[str, frozenset[str]] = {
+    "create_chat": frozenset({"connect", "write", "disconnect"}),
+    "trusted_login": frozenset({"connect", "write", "disconnect"}),
+    "prompter_message": frozenset({"connect"}),
+    "assistant_message": frozenset({"connect"}),
+}
+
+
+def _non_negative(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise ValueError(f"{attribute.name} must be a number >= 0, not {value!r}")
+
+
+def _optional_positive(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0
+    ):
+        raise ValueError(f"{attribute.name} must be a number > 0 or None, not {value!r}")
+
+
+def _retries(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"max_retries must be an integer >= 0, not {value!r}")
+
+
+def _jitter(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    _non_negative(instance, attribute, value)
+    assert isinstance(value, (int, float))
+    if value > 1:
+        raise ValueError(f"jitter must be between 0 and 1, not {value!r}")
+
+
+@attrs.frozen(kw_only=True)
+class RetryPolicy:
+    """How often and how patiently to retry failed requests.
+
+    Args:
+        max_retries: Retries after the first attempt (0 turns retrying off).
+        backoff_base: The first backoff delay in seconds; it doubles with each retry.
+        backoff_max: The longest backoff delay in seconds.
+        jitter: The fraction of each backoff delay drawn at random (0 to 1), so that many
+            clients do not retry in lockstep.
+        max_retry_after: The longest ``Retry-After`` the client waits for; a longer one
+            raises at once.
+        deadline: Seconds from the first attempt after which no retry starts (``None``: no
+            limit but ``max_retries``).
+    """
+
+    max_retries: int = attrs.field(default=2, validator=_retries)
+    backoff_base: float = attrs.field(default=0.5, validator=_non_negative)
+    backoff_max: float = attrs.field(default=8.0, validator=_non_negative)
+    jitter: float = attrs.field(default=0.25, validator=_jitter)
+    max_retry_after: float = attrs.field(default=60.0, validator=_non_negative)
+    deadline: float | None = attrs.field(default=None, validator=_optional_positive)
+
+    def backoff(self, retry_index: int, rand: Callable[[], float] = random.random) -> float:
+        """Return the backoff delay before retry number ``retry_index`` (0-based)."""
+        base = min(self.backoff_max, self.backoff_base * (2.0 ** min(retry_index, 32)))
+        return base * (1.0 - self.jitter * rand())
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Parse a ``Retry-After`` header: delta seconds or an HTTP date (RFC 9110 10.2.3).
+
+    Returns:
+        Seconds to wait (never negative), or ``None`` if absent or unreadable.
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        seconds = (when - (now or datetime.now(timezone.utc))).total_seconds()
+    if not math.isfinite(seconds):
+        return None
+    return max(0.0, seconds)
+
+
+def is_retryable(
+    spec: RequestSpec, *, status: int | None = None, failure: FailureKind | None = None
+) -> bool:
+    """Tell whether a failed attempt of ``spec`` may be sent again (ignoring counts and time)."""
+    if status is not None:
+        if status not in _RETRY_STATUSES:
+            return False
+        # 503 from assistant_message: the message was stored before the answer (5.1).
+        return not (status == 503 and spec.operation == "assistant_message")
+    if failure is None:
+        return False
+    if spec.operation in _IDEMPOTENT:
+        return True
+    return failure in _NOT_SENT.get(spec.operation, frozenset())
+
+
+def retry_delay(
+    policy: RetryPolicy,
+    spec: RequestSpec,
+    retries_taken: int,
+    *,
+    status: int | None = None,
+    headers: Mapping[str, str] | None = None,
+    failure: FailureKind | None = None,
+    elapsed: float = 0.0,
+    rand: Callable[[], float] = random.random,
+    now: datetime | None = None,
+) -> float | None:
+    """Decide whether to retry after a failed attempt, and after how long.
+
+    Args:
+        policy: The retry policy.
+        spec: The request that failed.
+        retries_taken: Retries already made for this request.
+        status: The error status, if the server answered.
+        headers: The response headers (for ``Retry-After``), if the server answered.
+        failure: How it failed, if the server did not answer.
+        elapsed: Seconds since the first attempt.
+        rand: A source of numbers in [0, 1) for the jitter.
+        now: The current time, for ``Retry-After`` dates.
+
+    Returns:
+        Seconds to wait before the next attempt, or ``None`` to give up.
+    """
+    if retries_taken >= policy.max_retries:
+        return None
+    if not is_retryable(spec, status=status, failure=failure):
+        return None
+    delay = policy.backoff(retries_taken, rand)
+    if headers is not None:
+        retry_after = parse_retry_after(headers.get("retry-after"), now)
+        if retry_after is not None:
+            if retry_after > policy.max_retry_after:
+                return None  # api-contract.md decision 8: longer than the cap raises at once
+            delay = retry_after
+    if policy.deadline is not None and elapsed + delay > policy.deadline:
+        return None
+    return delay

@@ -1,0 +1,248 @@
+"""The incremental event-stream decoder: bytes in any chunking become typed events.
+
+Lines end at CR, LF or CRLF, on bytes, across chunk boundaries (WHATWG HTML "event stream
+interpretation"); comments (``: ping``) and events named ``ping`` are skipped (oa-protocol.md
+3.1). The server's own events are single ``data:`` lines of JSON with an ``event_type``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Literal
+
+from ._events import (
+    Event,
+    PluginIntermediateEvent,
+    TokenEvent,
+    event_from_json,
+)
+from ._exceptions import StreamError
+
+__all__ = ["DEFAULT_MAX_EVENT_SIZE", "EventDecoder", "MalformedPolicy"]
+
+MalformedPolicy = Literal["raise", "skip"]
+DEFAULT_MAX_EVENT_SIZE = 16 * 1024 * 1024
+
+# The server writes token events with pydantic v1's separators (oa-protocol.md 3.1, 10.9), so
+# most events can be read without the JSON parser when the text needs no unescaping.
+_TOKEN_PREFIX = b'{"event_type": "token", "text": "'
+_TOKEN_PREFIX_LEN = len(_TOKEN_PREFIX)
+_TOKEN_SUFFIX = b'"}'
+_BOM = b"\xef\xbb\xbf"
+
+
+class EventDecoder:
+    """Decode a server-sent event stream incrementally into typed events.
+
+    Feed it the response body in chunks of any size; it returns the complete events each
+    chunk finishes. Like h11, it does no I/O: "not yet" is an empty list.
+
+    Args:
+        on_malformed: What to do with a ``data:`` payload that is not JSON, not an object, or
+            has no ``event_type`` (api-contract.md decision 4): ``"raise"`` a
+            :class:`StreamError` (the default), or ``"skip"`` it and count it in
+            :attr:`skipped`.
+        max_event_size: The most bytes one line or one event may hold; a longer one is
+            malformed (raised, or skipped and counted).
+
+    Attributes:
+        skipped: How many malformed events were skipped under ``on_malformed="skip"``.
+    """
+
+    __slots__ = (
+        "_after_plugin",
+        "_data",
+        "_discarding",
+        "_error",
+        "_event_name",
+        "_max",
+        "_parts",
+        "_parts_size",
+        "_raise",
+        "_skip_lf",
+        "_started",
+        "skipped",
+    )
+
+    def __init__(
+        self,
+        *,
+        on_malformed: MalformedPolicy = "raise",
+        max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+    ) -> None:
+        if on_malformed not in ("raise", "skip"):
+            raise ValueError(f"on_malformed must be 'raise' or 'skip', not {on_malformed!r}")
+        if max_event_size < 64:
+            raise ValueError("max_event_size must be at least 64 bytes")
+        self._raise = on_malformed == "raise"
+        self._max = max_event_size
+        self._parts: list[bytes] = []  # an unfinished line, in pieces (joined once it ends)
+        self._parts_size = 0
+        self._skip_lf = False  # the last chunk ended in CR: a leading LF belongs to it
+        self._started = False
+        self._discarding = False  # skipping the rest of an oversized line
+        self._data: list[bytes] = []  # data lines of the event being read
+        self._event_name: bytes | None = None
+        self._after_plugin = False
+        self._error: StreamError | None = None
+        self.skipped = 0
+
+    @property
+    def has_partial_event(self) -> bool:
+        """True if bytes of an event that has not ended yet are buffered."""
+        return bool(self._parts or self._data)
+
+    def feed(self, data: bytes) -> list[Event]:
+        """Add bytes of the stream and return the events they complete.
+
+        If a malformed event is met under ``on_malformed="raise"``, the events before it are
+        returned, and the :class:`StreamError` is raised by the next ``feed`` or ``flush``,
+        so no event that arrived before the fault is lost.
+
+        Raises:
+            StreamError: A malformed event was met (by an earlier call) or is the first thing
+                this chunk completes.
+        """
+        if self._error is not None:
+            raise self._error
+        if not data:
+            return []
+        if self._skip_lf:
+            self._skip_lf = False
+            if data[:1] == b"\n":
+                data = data[1:]
+                if not data:
+                    return []
+        if not self._started:
+            if not self._parts and _BOM.startswith(data[:3]) and len(data) < 3:
+                self._parts.append(data)  # too short to tell whether it is a BOM
+                self._parts_size += len(data)
+                return []
+            self._started = True
+            if self._parts:
+                data = b"".join(self._parts) + data
+                self._parts.clear()
+                self._parts_size = 0
+            if data.startswith(_BOM):
+                data = data[3:]
+        if b"\n" not in data and b"\r" not in data:
+            self._add_partial(data)
+            return []
+        if self._parts:
+            self._parts.append(data)
+            data = b"".join(self._parts)
+            self._parts.clear()
+            self._parts_size = 0
+        lines = data.splitlines()  # bytes.splitlines splits on CR, LF and CRLF only
+        last = data[-1]
+        if last == 13:  # CR: the line is complete, but a LF may follow in the next chunk
+            self._skip_lf = True
+        elif last != 10:
+            self._add_partial(lines.pop())
+        if self._discarding:
+            # The oversized line ends with the first of these lines.
+            self._discarding = False
+            lines = lines[1:]
+        return self._process(lines)
+
+    def flush(self) -> list[Event]:
+        """End the stream. An event not ended by a blank line is discarded (WHATWG).
+
+        Raises:
+            StreamError: A malformed event was met by an earlier ``feed``.
+        """
+        if self._error is not None:
+            raise self._error
+        self._parts.clear()
+        self._parts_size = 0
+        self._data.clear()
+        self._event_name = None
+        return []
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _add_partial(self, piece: bytes) -> None:
+        if self._discarding:
+            return
+        self._parts.append(piece)
+        self._parts_size += len(piece)
+        if self._parts_size > self._max:
+            self._parts.clear()
+            self._parts_size = 0
+            self._discarding = True
+            self._malformed(StreamError(f"an event-stream line is longer than {self._max} bytes"))
+            if self._error is not None:
+                raise self._error
+
+    def _malformed(self, error: StreamError) -> None:
+        if self._raise:
+            self._error = error
+        else:
+            self.skipped += 1
+
+    def _process(self, lines: list[bytes]) -> list[Event]:
+        events: list[Event] = []
+        data = self._data
+        for line in lines:
+            if line:
+                if line.startswith(b"data:"):
+                    data.append(line[6:] if line[5:6] == b" " else line[5:])
+                elif line[0] != 58:  # not a ':' comment
+                    self._field(line)
+            elif data:
+                payload = data[0] if len(data) == 1 else b"\n".join(data)
+                data.clear()
+                name, self._event_name = self._event_name, None
+                if name == b"ping":  # pings before sse-starlette 1.4 (oa-protocol.md 3.1)
+                    continue
+                event = self._decode(payload)
+                if event is not None:
+                    events.append(event)
+                elif self._error is not None:
+                    break
+            else:
+                self._event_name = None
+        return events
+
+    def _field(self, line: bytes) -> None:
+        name, sep, value = line.partition(b":")
+        if sep and value[:1] == b" ":
+            value = value[1:]
+        if name == b"event":
+            self._event_name = value
+        # "id" and "retry" are never sent by the server (oa-protocol.md 3.1); other field
+        # names are ignored, as WHATWG says.
+
+    def _decode(self, payload: bytes) -> Event | None:
+        if len(payload) > self._max:
+            self._malformed(StreamError(f"an event is larger than {self._max} bytes"))
+            return None
+        if payload.startswith(_TOKEN_PREFIX) and payload.endswith(_TOKEN_SUFFIX):
+            raw = payload[_TOKEN_PREFIX_LEN:-2]
+            if b"\\" not in raw and b'"' not in raw:
+                try:
+                    text = raw.decode()
+                except UnicodeDecodeError:
+                    self._malformed(StreamError("a token event is not valid UTF-8"))
+                    return None
+                return self._token(text)
+        try:
+            event = event_from_json(json.loads(payload))
+        except StreamError as err:
+            self._malformed(err)
+            return None
+        except (ValueError, RecursionError) as err:  # JSONDecodeError, UnicodeDecodeError
+            self._malformed(StreamError(f"event data is not JSON: {payload[:80]!r}"))
+            del err
+            return None
+        if type(event) is TokenEvent:
+            return self._token(event.text)
+        self._after_plugin = type(event) is PluginIntermediateEvent
+        return event
+
+    def _token(self, text: str) -> TokenEvent | None:
+        if self._after_plugin:
+            self._after_plugin = False
+            if not text:
+                return None  # the empty token after a plugin step (oa-protocol.md 3.2)
+        return TokenEvent(text)
