@@ -1,0 +1,84 @@
+"""One test body for both clients: the ``make`` fixture builds a sync or async client."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+
+from openassistant_sdk import AsyncClient, Client
+from openassistant_sdk._retry import RetryPolicy
+
+from .fake import FakeOA
+
+FAST_RETRY = RetryPolicy(max_retries=2, backoff_base=0.0, jitter=0.0)
+
+
+@pytest.fixture(params=["sync", "async", "async-trio"])
+def kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def anyio_backend(kind: str) -> str:
+    # The sync client runs inside the test's event loop; the async one under both backends.
+    return "trio" if kind == "async-trio" else "asyncio"
+
+
+@pytest.fixture
+def fake() -> FakeOA:
+    return FakeOA()
+
+
+@pytest.fixture
+def make(kind: str, fake: FakeOA) -> Callable[..., Any]:
+    made: list[Any] = []
+
+    def build(**kwargs: Any) -> Any:
+        kwargs.setdefault("env", {})
+        kwargs.setdefault("retry", FAST_RETRY)
+        if fake.api == "inference":
+            kwargs.setdefault("base_url", "http://oa.test")
+            kwargs.setdefault("debug_user", "alice")
+        else:
+            kwargs.setdefault("base_url", "http://site.test")
+            kwargs.setdefault("session_token", "sess-secret")
+        if kind == "sync":
+            kwargs.setdefault("http_client", httpx.Client(transport=fake.transport()))
+            client: Any = Client(**kwargs)
+        else:
+            kwargs.setdefault("http_client", httpx.AsyncClient(transport=fake.transport()))
+            client = AsyncClient(**kwargs)
+        made.append(client)
+        return client
+
+    return build
+
+
+async def call(value: Any) -> Any:
+    """Await ``value`` if the async client returned an awaitable."""
+    return await value if inspect.isawaitable(value) else value
+
+
+async def collect(stream: Any) -> list[Any]:
+    if hasattr(stream, "__aiter__"):
+        return [item async for item in stream]
+    return list(stream)
+
+
+@asynccontextmanager
+async def using(manager: Any) -> AsyncIterator[Any]:
+    if hasattr(manager, "__aenter__"):
+        async with manager as value:
+            yield value
+    else:
+        with manager as value:
+            yield value
+
+
+async def close(obj: Any) -> None:
+    await call(obj.aclose() if hasattr(obj, "aclose") else obj.close())
