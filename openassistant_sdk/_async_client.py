@@ -1158,10 +1158,15 @@ class _AsyncTurn:
         await self._close_response()
 
     async def _close_response(self) -> None:
-        self._chunks = None
+        chunks, self._chunks = self._chunks, None
         response, self._resources.response = self._resources.response, None
-        if response is not None:
-            await response.aclose()
+        try:
+            closer = getattr(chunks, "aclose", None)
+            if closer is not None:
+                await closer()  # close the body iterator itself, not only the response (trio)
+        finally:
+            if response is not None:
+                await response.aclose()
 
     async def aclose(self) -> None:
         """Release the connection and, for a one-shot reply, delete its chat (idempotent)."""

@@ -1160,10 +1160,15 @@ class _Turn:
         self._close_response()
 
     def _close_response(self) -> None:
-        self._chunks = None
+        chunks, self._chunks = self._chunks, None
         response, self._resources.response = self._resources.response, None
-        if response is not None:
-            response.close()
+        try:
+            closer = getattr(chunks, "close", None)
+            if closer is not None:
+                closer()  # close the body iterator itself, not only the response (trio)
+        finally:
+            if response is not None:
+                response.close()
 
     def close(self) -> None:
         """Release the connection and, for a one-shot reply, delete its chat (idempotent)."""

@@ -15,6 +15,7 @@ from openassistant_sdk import (
     GenerationError,
     InvalidResponseError,
     MessageEvent,
+    OpenAssistantError,
     PendingEvent,
     RateLimitError,
     SamplingParameters,
@@ -180,15 +181,18 @@ async def test_malformed_event_raises_after_the_good_tokens(make: Any, fake: Fak
     fake.events.append(EventsScript(body=body, chunk=1000))
     client = make()
     got: list[str] = []
-    with pytest.raises(StreamError):
+
+    async def read_all() -> None:
         async with using(client.chat()) as chat:
             stream = chat.stream("Hi")
             if hasattr(stream, "__aiter__"):
                 async for text in stream:
                     got.append(text)
             else:
-                for text in stream:
-                    got.append(text)
+                got.extend(stream)
+
+    with pytest.raises(StreamError):
+        await read_all()
     assert got == ["ok"]
     assert fake.chats == {}
 
@@ -375,7 +379,7 @@ async def test_secrets_stay_out_of_repr_errors_and_logs(
     caplog.set_level(logging.DEBUG, logger="openassistant_sdk")
     client = make(token="secret-token", debug_user=None)
     fake.fail("get_chat", httpx.ConnectError("refused"), 418)
-    with pytest.raises(Exception) as info:
+    with pytest.raises(OpenAssistantError) as info:
         await call(client.get_chat("c1"))
     texts = [repr(client), repr(client._credentials), str(info.value), caplog.text]
     assert not any("secret-token" in t for t in texts)
