@@ -1,0 +1,104 @@
+"""Typed usage: what users' code looks like, checked by ``mypy --strict`` in the typecheck session.
+
+Each ``assert_type`` states the precise type a user gets; mypy fails if the SDK's types drift.
+Nothing here is run by pytest (no test functions); it only has to type-check.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator, Iterator
+
+from openassistant_sdk import (
+    AsyncChat,
+    AsyncClient,
+    AsyncEventStream,
+    AsyncReplyStream,
+    Chat,
+    ChatInfo,
+    ChatPage,
+    Client,
+    ErrorEvent,
+    Event,
+    EventDecoder,
+    EventStream,
+    GenerationError,
+    Message,
+    MessageEvent,
+    ModelConfig,
+    PendingEvent,
+    RateLimitError,
+    ReplyStream,
+    SamplingParameters,
+    TokenEvent,
+)
+
+if sys.version_info >= (3, 11):
+    from typing import assert_type
+else:  # pragma: no cover
+    from typing_extensions import assert_type
+
+
+def sync_usage(client: Client) -> None:
+    with client.chat() as chat:
+        assert_type(chat, Chat)
+        stream = chat.stream("Hello", temperature=0.5, max_new_tokens=200)
+        assert_type(stream, ReplyStream)
+        for text in stream:
+            assert_type(text, str)
+        assert_type(stream.message, Message | None)
+        reply = chat.send("And in French?")
+        assert_type(reply, Message)
+        assert_type(reply.content, str | None)
+        events = chat.events("Again")
+        assert_type(events, EventStream)
+        for event in events:
+            assert_type(event, Event)
+            if isinstance(event, TokenEvent):
+                assert_type(event.text, str)
+            elif isinstance(event, PendingEvent):
+                assert_type(event.queue_position, int)
+            elif isinstance(event, MessageEvent):
+                assert_type(event.message, Message)
+            elif isinstance(event, ErrorEvent):
+                assert_type(event.error, str)
+    chunks: Iterator[str] = client.stream([{"role": "user", "content": "Hi"}], model="_lorem")
+    assert_type(client.complete([{"role": "user", "content": "Hi"}]), str)
+    assert_type(client.models(), list[ModelConfig])
+    assert_type(client.list_chats(limit=5), ChatPage)
+    assert_type(client.get_chat("id"), ChatInfo)
+    for info in client.iter_chats():
+        assert_type(info, ChatInfo)
+    del chunks
+
+
+async def async_usage(client: AsyncClient) -> None:
+    async with client.chat() as chat:
+        assert_type(chat, AsyncChat)
+        stream = chat.stream("Hello", sampling=SamplingParameters.preset("k50-Precise"))
+        assert_type(stream, AsyncReplyStream)
+        async for text in stream:
+            assert_type(text, str)
+        assert_type(await chat.send("More"), Message)
+        events = chat.events("Again")
+        assert_type(events, AsyncEventStream)
+        async for event in events:
+            assert_type(event, Event)
+    chunks: AsyncIterator[str] = client.stream([{"role": "user", "content": "Hi"}])
+    assert_type(await client.complete([{"role": "user", "content": "Hi"}]), str)
+    assert_type(await client.models(), list[ModelConfig])
+    try:
+        await client.create_chat()
+    except RateLimitError as err:
+        assert_type(err.retry_after, float | None)
+        assert_type(err.status_code, int)
+    except GenerationError as err:
+        assert_type(err.error, str)
+    del chunks
+
+
+def decoder_usage(data: bytes) -> list[Event]:
+    decoder = EventDecoder(on_malformed="skip")
+    events = decoder.feed(data) + decoder.flush()
+    assert_type(decoder.skipped, int)
+    return events
