@@ -30,6 +30,7 @@ from ._exceptions import (
     CleanupWarning,
     GenerationError,
     InvalidResponseError,
+    MissingCredentialsError,
     NotFoundError,
     OpenAssistantError,
     StreamError,
@@ -58,6 +59,10 @@ _MAX_ERROR_BODY = 64 * 1024
 _DRAIN_BYTES = 64 * 1024
 _DRAIN_TIMEOUT = 1.0
 _RECOVERY_POLL = (0.25, 0.5, 1.0, 2.0)
+# While only `pending` events arrive, look at the message this often: a cancelled message
+# streams `pending` forever (oa-protocol.md 3.3, 5.1), and waiting for the stall timeout to
+# say so would waste minutes.
+_PENDING_CHECK = 10.0
 _SAMPLING_FIELDS = (
     "top_k",
     "top_p",
@@ -66,6 +71,11 @@ _SAMPLING_FIELDS = (
     "repetition_penalty",
     "max_new_tokens",
 )
+_NO_CREDENTIALS = {
+    "website": "no website session: pass session_token= or cookies=, or set OPENASSISTANT_SESSION_TOKEN",
+    "inference": "no inference-server credentials: pass token=, debug_user= or trusted_client=, "
+    "or set OPENASSISTANT_TOKEN or OPENASSISTANT_DEBUG_USER",
+}
 _EVENT_CONTENT_TYPES = ("", "text/event-stream", "text/plain", "application/octet-stream")
 
 
@@ -304,6 +314,8 @@ class Client:
         A stream request returns its response unread (``None`` body); any other is read.
         """
         self._check_open()
+        if spec.authenticated and not self._credentials.has_any:
+            raise MissingCredentialsError(_NO_CREDENTIALS[self._options.api], status_code=403)
         if self._orphans:
             self._reap_orphans()
         retries = 0
@@ -923,6 +935,7 @@ class _Turn:
         self._recoveries = 0
         self._deadline: float | None = None
         self._last_progress = 0.0
+        self._last_check = 0.0
         self.chat_id: str | None = chat.id if chat is not None else None
         self.prompter_message: Message | None = None
         self.assistant_message: Message | None = None
@@ -1067,6 +1080,19 @@ class _Turn:
         ):
             self._close_response()
             self._expired()
+        elif events and now - max(self._last_progress, self._last_check) > _PENDING_CHECK:
+            self._last_check = now
+            self._check_pending()
+
+    def _check_pending(self) -> None:
+        """End a reply whose message died while queued (cancelled or timed out)."""
+        message = self._fetch()
+        if message is None or message.state not in ("cancelled", "timeout"):
+            return
+        self._close_response()
+        self._tracker.error = ErrorEvent(failure_text(message), message)
+        self._queue.append(self._tracker.error)
+        self._finish()
 
     def _expired(self) -> None:
         """The stall or total timeout passed: take the final text if the server has it."""

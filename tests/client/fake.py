@@ -155,6 +155,8 @@ class FakeOA:
                 else httpx.Response(403)
             )
         body = json.loads(request.content) if request.content else {}
+        if op == "models":
+            return httpx.Response(200, json=[])
         if op == "debug_login":
             self.logins += 1
             self.token_generation += 1

@@ -10,11 +10,13 @@ import pytest
 
 from openassistant_sdk import (
     APIConnectionError,
+    AuthenticationError,
     CleanupWarning,
     ErrorEvent,
     GenerationError,
     InvalidResponseError,
     MessageEvent,
+    MissingCredentialsError,
     OpenAssistantError,
     PendingEvent,
     RateLimitError,
@@ -383,3 +385,12 @@ async def test_secrets_stay_out_of_repr_errors_and_logs(
         await call(client.get_chat("c1"))
     texts = [repr(client), repr(client._credentials), str(info.value), caplog.text]
     assert not any("secret-token" in t for t in texts)
+
+
+async def test_missing_credentials_fail_before_any_request(make: Any, fake: FakeOA) -> None:
+    client = make(debug_user=None, api="inference")
+    with pytest.raises(MissingCredentialsError, match="debug_user="):
+        await call(client.create_chat())
+    assert isinstance(MissingCredentialsError("x", status_code=403), AuthenticationError)
+    assert [model.name for model in await call(client.models())] == []
+    assert fake.ops() == ["models"]
