@@ -1,0 +1,540 @@
+"""The ``openassistant`` command line: chat with a model, list the models, run the local server.
+
+``openassistant chat "Hello"`` streams one reply; ``openassistant chat`` alone is an interactive
+conversation; ``--local`` talks to a local server started in-process (api-contract.md, "The
+local server and the command line"). Exit status: 0 ok, 1 API error, 2 usage, 130 Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import signal
+import sys
+import threading
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from types import TracebackType
+from typing import Any, NoReturn
+
+import attrs
+
+from ._client import Chat, Client
+from ._config import DEFAULT_SAMPLING, NOT_GIVEN
+from ._events import ErrorEvent, Event, MessageEvent, PendingEvent, TokenEvent, UnknownEvent
+from ._exceptions import APIConnectionError, GenerationError, OpenAssistantError
+from ._logging import scrub
+from ._models import DEFAULT_MODEL, Message, ModelConfig, SamplingParameters
+from ._version import __version__
+
+__all__ = ["main"]
+
+PROG = "openassistant"
+LOCAL_MODEL = "_lorem"  # the real default model is not served locally
+SERVER_HINT = "this needs the local server: pip install 'openassistant-sdk[server]'"
+SAMPLING_FIELDS = (
+    "top_k",
+    "top_p",
+    "typical_p",
+    "temperature",
+    "repetition_penalty",
+    "max_new_tokens",
+)
+_SECRET_VARIABLES = ("OPENASSISTANT_TOKEN", "OPENASSISTANT_SESSION_TOKEN")
+_SECRETS: list[str] = []  # the secrets given as flags, kept out of every message
+
+
+class CLIError(Exception):
+    """A failure reported as one line on stderr with its exit status (2: usage)."""
+
+    def __init__(self, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, not usage plus error."""
+
+    def error(self, message: str) -> NoReturn:
+        raise CLIError(f"{message} (see '{self.prog} --help')", status=2)
+
+
+# -- arguments ------------------------------------------------------------------------------------
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, not {text!r}")
+    return value
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, not {text!r}")
+    return value
+
+
+# (flags, argparse keywords) of each option group; the environment variable a flag overrides
+# is named in its help, and read by the Client itself (api-contract.md, "Clients").
+# fmt: off
+_CONNECTION: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("--local", {"action": "store_true", "help": "start a local server in-process and use it"}),
+    ("--base-url", {"metavar": "URL", "help": "the server root (OPENASSISTANT_BASE_URL; default https://open-assistant.io)"}),
+    ("--api", {"choices": ("website", "inference"), "help": "the API the server speaks (OPENASSISTANT_API)"}),
+    ("--session-token", {"metavar": "TOKEN", "help": "website session token (OPENASSISTANT_SESSION_TOKEN)"}),
+    ("--token", {"metavar": "TOKEN", "help": "inference server bearer token (OPENASSISTANT_TOKEN)"}),
+    ("--debug-user", {"metavar": "USER", "help": "inference server debug login as this user (OPENASSISTANT_DEBUG_USER)"}),
+    ("--timeout", {"type": _seconds, "metavar": "SECONDS", "help": "seconds for each request (default 30)"}),
+    ("--max-retries", {"type": _count, "metavar": "N", "help": "retries after a failed request (default 2)"}),
+    ("--json", {"action": "store_true", "help": "print one JSON object per line, for scripts"}),
+)
+_GENERATION: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("--model", {"metavar": "NAME", "help": f"model config name (OPENASSISTANT_MODEL; default {DEFAULT_MODEL}, {LOCAL_MODEL} with --local)"}),
+    ("--preset", {"metavar": "NAME", "help": "start from a server sampling preset (k50, k50-Creative, ...)"}),
+    ("--temperature", {"type": float, "metavar": "T", "help": "sampling temperature, > 0"}),
+    ("--top-k", {"type": int, "metavar": "K", "help": "sample from the K likeliest tokens, >= 1"}),
+    ("--top-p", {"type": float, "metavar": "P", "help": "nucleus sampling, in (0, 1]"}),
+    ("--typical-p", {"type": float, "metavar": "P", "help": "typical sampling, in (0, 1]"}),
+    ("--repetition-penalty", {"type": float, "metavar": "R", "help": "penalty for repeated tokens, > 0"}),
+    ("--max-new-tokens", {"type": int, "metavar": "N", "help": "length limit of the reply, >= 1"}),
+    ("--system-prompt", {"metavar": "TEXT", "help": "a system prompt for the model"}),
+    ("--stall-timeout", {"type": _seconds, "metavar": "SECONDS", "help": "seconds a reply may go without a token (default 120)"}),
+)
+_SERVE: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("--host", {"default": "127.0.0.1", "help": "interface to listen on (default 127.0.0.1)"}),
+    ("--port", {"type": int, "default": 8080, "help": "port to listen on, 0 for any free one (default 8080)"}),
+    ("--token-delay", {"type": float, "metavar": "SECONDS", "help": "seconds between generated tokens"}),
+    ("--workers", {"type": _count, "metavar": "N", "help": "simulated workers per model (0: messages stay queued)"}),
+    ("--rate-limit", {"metavar": "N/SECONDS|off", "help": "assistant messages per user and window (default 20/660)"}),
+)
+# fmt: on
+
+
+def _add(group: Any, options: tuple[tuple[str, dict[str, Any]], ...]) -> None:
+    for flag, keywords in options:
+        group.add_argument(flag, **keywords)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the parser of the ``openassistant`` command and its subcommands."""
+    parser = _Parser(prog=PROG, description="Chat with Open Assistant models.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common = _Parser(add_help=False)
+    _add(
+        common.add_argument_group("connection (flags win over OPENASSISTANT_* variables)"),
+        _CONNECTION,
+    )
+
+    chat = commands.add_parser(
+        "chat",
+        parents=[common],
+        help="stream the reply to a prompt, or chat interactively",
+        description="Stream the reply to PROMPT. Without PROMPT, chat: one prompt per line; "
+        "Ctrl-C cancels a reply, Ctrl-C or Ctrl-D at the prompt ends the conversation.",
+    )
+    chat.add_argument(
+        "prompt", nargs="?", help="the message to send (omit it to chat interactively)"
+    )
+    _add(chat.add_argument_group("generation"), _GENERATION)
+    chat.set_defaults(run=_run_chat)
+    models = commands.add_parser(
+        "models", parents=[common], help="list the model configs and their presets"
+    )
+    models.set_defaults(run=_run_models)
+    serve = commands.add_parser("serve", help="run the local server in the foreground")
+    _add(serve, _SERVE)
+    serve.set_defaults(run=_run_serve)
+    return parser
+
+
+# -- output ---------------------------------------------------------------------------------------
+
+
+def _say(kind: str, message: object) -> None:
+    """Write ``openassistant: <kind>: <message>`` as one line on stderr, without secrets."""
+    secrets = [os.environ.get(name, "") for name in _SECRET_VARIABLES] + _SECRETS
+    text = " ".join(scrub(str(message), secrets).split())
+    sys.stderr.write(f"{PROG}: {kind}: {text}\n")
+    sys.stderr.flush()
+
+
+def _show_warning(message: Warning | str, category: type[Warning], *_args: Any, **_kw: Any) -> None:
+    _say("warning", message)
+
+
+def _write(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def _print_json(obj: dict[str, Any]) -> None:
+    _write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+
+def _message_json(message: Message | None) -> dict[str, Any] | None:
+    if message is None:
+        return None
+    fields = ("id", "chat_id", "parent_id", "role", "state", "content")
+    return {name: getattr(message, name) for name in fields}
+
+
+def _event_json(event: Event) -> dict[str, Any]:
+    """Return the ``--json`` line of an event: ``{"type": ..., <its fields>}``."""
+    if isinstance(event, TokenEvent):
+        return {"type": "token", "text": event.text}
+    if isinstance(event, PendingEvent):
+        return {"type": "pending", "queue_position": event.queue_position, "queue_size": event.queue_size}  # fmt: skip
+    if isinstance(event, MessageEvent):
+        return {"type": "message", "message": _message_json(event.message)}
+    if isinstance(event, ErrorEvent):
+        return {"type": "error", "error": event.error, "message": _message_json(event.message)}
+    if isinstance(event, UnknownEvent):
+        return {"type": "unknown", "event_type": event.event_type, "data": dict(event.data)}
+    return {"type": "plugin_intermediate", **attrs.asdict(event)}
+
+
+# -- connecting -----------------------------------------------------------------------------------
+
+
+def _sampling(args: argparse.Namespace) -> SamplingParameters | None:
+    """Return the sampling flags on top of ``--preset`` (or k50), or None if none was given."""
+    overrides = {name: getattr(args, name) for name in SAMPLING_FIELDS}
+    overrides = {name: value for name, value in overrides.items() if value is not None}
+    if args.preset is None and not overrides:
+        return None
+    try:
+        base = SamplingParameters.preset(args.preset) if args.preset else DEFAULT_SAMPLING
+        return base.replace(**overrides)
+    except ValueError as err:
+        raise CLIError(str(err), status=2) from None
+
+
+@contextlib.contextmanager
+def _local_server(args: argparse.Namespace) -> Iterator[str | None]:
+    """Yield the URL of a local server started for ``--local``, or None without it."""
+    if not args.local:
+        yield None
+        return
+    if args.base_url:
+        raise CLIError("--local and --base-url exclude each other", status=2)
+    try:
+        from .testing import LocalServer
+    except ImportError:
+        raise CLIError(SERVER_HINT, status=2) from None
+    with LocalServer() as server:
+        yield server.url
+
+
+@contextlib.contextmanager
+def _connect(args: argparse.Namespace) -> Iterator[Client]:
+    """Yield a client configured from the flags, then the environment (the Client's own)."""
+    sampling = _sampling(args) if args.command == "chat" else None
+    model = getattr(args, "model", None)
+    with _local_server(args) as local_url:
+        if local_url is not None:
+            api = args.api or "inference"
+            auth: dict[str, Any] = {"base_url": local_url, "api": api}
+            if api == "website":
+                auth["session_token"] = args.session_token or "local-cli"
+            else:
+                auth["debug_user"] = args.debug_user or "cli"
+            model = model or LOCAL_MODEL
+        else:
+            auth = {
+                "base_url": args.base_url,
+                "api": args.api,
+                "session_token": args.session_token,
+                "token": args.token,
+                "debug_user": args.debug_user,
+            }
+            model = model or os.environ.get("OPENASSISTANT_MODEL") or None
+        stall = getattr(args, "stall_timeout", None)
+        try:
+            client = Client(
+                **auth,
+                model=model,
+                sampling=sampling,
+                timeout=NOT_GIVEN if args.timeout is None else args.timeout,
+                max_retries=NOT_GIVEN if args.max_retries is None else args.max_retries,
+                stall_timeout=NOT_GIVEN if stall is None else stall,
+            )
+        except ValueError as err:
+            raise CLIError(str(err), status=2) from None
+        with client:
+            try:
+                yield client
+            except APIConnectionError as err:
+                raise CLIError(f"cannot reach {client.base_url}: {err}") from err
+
+
+# -- chat -----------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore Ctrl-C for a moment (deleting the chat must not be interrupted)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class _Session:
+    """A conversation on one chat, printed as text or JSON lines; the chat is deleted at exit."""
+
+    def __init__(self, client: Client, args: argparse.Namespace) -> None:
+        self._client = client
+        self._json: bool = args.json
+        self._system_prompt: str | None = args.system_prompt
+        self._chat: Chat | None = None
+        self._used = False
+        self._open_line = False  # reply text was written without its final newline
+
+    def __enter__(self) -> _Session:
+        self._chat = self._client.create_chat()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._chat is None:
+            return
+        try:
+            with _sigint_ignored():
+                self._chat.delete()
+        except OpenAssistantError as err:
+            if exc_type is None:
+                raise
+            _say("warning", f"could not delete chat {self._chat.id}: {err}")
+
+    def _ready_chat(self) -> Chat:
+        """Return the chat, replaced by a new one if an earlier turn left no reply in it.
+
+        The first prompter message of a chat must have no parent and a second one is refused
+        (oa-protocol.md 5.2), so a chat whose first reply failed or was cancelled is useless.
+        """
+        assert self._chat is not None
+        if self._used and self._chat.last_message_id is None:
+            old, self._chat = self._chat, None
+            old.delete()
+            self._chat = self._client.create_chat()
+        self._used = True
+        return self._chat
+
+    def turn(self, prompt: str) -> None:
+        """Send one prompt and print its reply as it streams.
+
+        Raises:
+            OpenAssistantError: The reply failed (``GenerationError`` for an in-stream error).
+            KeyboardInterrupt: Ctrl-C; the reply's stream is closed.
+        """
+        reported = False
+        try:
+            chat = self._ready_chat()
+            with chat.events(prompt, system_prompt=self._system_prompt) as events:
+                for event in events:
+                    if self._json:
+                        _print_json(_event_json(event))
+                    if isinstance(event, ErrorEvent):
+                        reported = True
+                        raise GenerationError(event.error, event.message)
+                    if not self._json:
+                        self._show(event)
+        except OpenAssistantError as err:
+            if self._json and not reported:
+                _print_json({"type": "error", "error": str(err), "message": None})
+            raise
+        finally:
+            if self._open_line:
+                self._open_line = False
+                _write("\n")
+
+    def _show(self, event: Event) -> None:
+        if isinstance(event, TokenEvent) and event.text:
+            _write(event.text)
+            self._open_line = not event.text.endswith("\n")
+        elif isinstance(event, MessageEvent):
+            self._open_line = False
+            _write("\n")
+        elif isinstance(event, PendingEvent) and sys.stderr.isatty():
+            _say("note", f"queued at {event.queue_position} of {event.queue_size}")
+
+    def interact(self) -> int:
+        """Read prompts until EOF (status 0, or 1 if a turn failed) or Ctrl-C at the prompt (130)."""
+        tty = sys.stdin.isatty()
+        if tty:
+            with contextlib.suppress(ImportError):
+                import readline  # noqa: F401  (line editing and history for input())
+        failed = False
+        while True:
+            try:
+                line = _read_line(tty)
+            except KeyboardInterrupt:
+                sys.stderr.write("\n")
+                return 130
+            if line is None:
+                return 1 if failed else 0
+            if not line.strip():
+                continue
+            try:
+                self.turn(line)
+            except KeyboardInterrupt:
+                _say("note", "reply cancelled")
+            except OpenAssistantError as err:
+                failed = True
+                _say("error", err)
+
+
+def _read_line(tty: bool) -> str | None:
+    """Return the next prompt, or None at EOF; on a terminal, show ``> `` on stderr."""
+    if tty:
+        sys.stderr.write("> ")
+        sys.stderr.flush()
+        try:
+            return input()
+        except EOFError:
+            sys.stderr.write("\n")
+            return None
+    line = sys.stdin.readline()
+    return line.rstrip("\r\n") if line else None
+
+
+def _run_chat(args: argparse.Namespace) -> int:
+    """``openassistant chat [PROMPT]``."""
+    with _connect(args) as client, _Session(client, args) as session:
+        if args.prompt is None:
+            return session.interact()
+        session.turn(args.prompt)
+        return 0
+
+
+# -- models and serve -----------------------------------------------------------------------------
+
+
+def _model_json(config: ModelConfig) -> dict[str, Any]:
+    presets = [
+        {
+            "name": p.name,
+            "description": p.description,
+            "sampling_parameters": p.sampling_parameters.to_json(),
+        }
+        for p in config.presets
+    ]
+    return {"name": config.name, "description": config.description, "presets": presets}
+
+
+def _run_models(args: argparse.Namespace) -> int:
+    """``openassistant models``: a table of model configs and their presets."""
+    with _connect(args) as client:
+        configs = client.models()
+    if args.json:
+        for config in configs:
+            _print_json(_model_json(config))
+        return 0
+    rows = [("MODEL", "PRESETS")]
+    rows += [(c.name, ", ".join(p.name for p in c.presets) or "-") for c in configs]
+    width = max(len(name) for name, _ in rows)
+    _write("".join(f"{name:<{width}}  {presets}\n" for name, presets in rows))
+    return 0
+
+
+def _rate_limit(text: str) -> Any:
+    from .server import RateLimit
+
+    if text.strip().lower() in ("off", "none", "0"):
+        return None
+    times, _, seconds = text.partition("/")
+    try:
+        return RateLimit(times=int(times), seconds=float(seconds or 660))
+    except ValueError:
+        raise CLIError(f"--rate-limit must be N/SECONDS or off, not {text!r}", status=2) from None
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    """``openassistant serve``: the local server in the foreground until Ctrl-C."""
+    try:
+        from . import server
+    except ImportError:
+        raise CLIError(SERVER_HINT, status=2) from None
+    changes: dict[str, Any] = {}
+    if args.token_delay is not None:
+        changes["token_delay"] = args.token_delay
+    if args.workers is not None:
+        changes["workers"] = args.workers
+    if args.rate_limit is not None:
+        changes["rate_limit"] = _rate_limit(args.rate_limit)
+    try:
+        config = server.ServerConfig(**changes)
+    except ValueError as err:
+        raise CLIError(str(err), status=2) from None
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    _say("note", f"serving both APIs on http://{host}:{args.port} (Ctrl-C to stop)")
+    server.run(host=args.host, port=args.port, config=config)
+    return 0
+
+
+# -- entry point ----------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``openassistant`` command line and return its exit status.
+
+    Args:
+        argv: The arguments after the program name; ``sys.argv[1:]`` when None.
+
+    Returns:
+        0 on success, 1 for an SDK or API error, 2 for a usage error, 130 after Ctrl-C.
+    """
+    try:
+        args = build_parser().parse_args(argv)
+    except CLIError as err:
+        _say("error", err)
+        return err.status
+    except SystemExit as exit_:  # --help and --version
+        return exit_.code if isinstance(exit_.code, int) else 0
+    _SECRETS[:] = [s for s in (getattr(args, "token", None), getattr(args, "session_token", None)) if s]  # fmt: skip
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(errors="replace")  # a reply never dies on the terminal's encoding
+    run: Callable[[argparse.Namespace], int] = args.run
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        try:
+            return run(args)
+        except CLIError as err:
+            _say("error", err)
+            return err.status
+        except OpenAssistantError as err:
+            _say("error", err)
+            return 1
+        except KeyboardInterrupt:
+            sys.stderr.write("\n")
+            return 130
+        except BrokenPipeError:
+            # The reader went away (`| head`): stop quietly, and keep Python's exit quiet too.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 1
+        except Exception as err:
+            if os.environ.get("OPENASSISTANT_LOG", "").lower() == "debug":
+                raise
+            _say(
+                "error",
+                f"unexpected {type(err).__name__}: {err} (OPENASSISTANT_LOG=debug shows more)",
+            )
+            return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
