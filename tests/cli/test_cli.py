@@ -12,9 +12,12 @@ import pytest
 
 from openassistant_sdk import __version__
 
-from .conftest import TIMEOUT, cli_env, connect, run_cli
+from .conftest import TIMEOUT, LocalServer, cli_env, connect, run_cli
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(LocalServer is None, reason="needs the local server (the [server] extra)"),
+]
 
 LONG_PROMPT = " ".join(f"word{i}" for i in range(40))  # 40 tokens: ~16 s on the slow server
 
