@@ -23,6 +23,7 @@ WORDS = [
     ("AsyncEventStream", "EventStream"),
     ("_AsyncStreamBase", "_StreamBase"),
     ("_AsyncTurn", "_Turn"),
+    ("ShardedAsyncTransport", "ShardedTransport"),
     ("AsyncClient", "Client"),
     ("AsyncChat", "Chat"),
     ("AsyncIterator", "Iterator"),

@@ -49,7 +49,14 @@ from ._reply import ReplyTracker, failure_text, recovery_step
 from ._requests import RequestSpec, routes_for
 from ._retry import RetryPolicy, parse_retry_after, retry_delay
 from ._sse import EventDecoder, MalformedPolicy
-from ._transport import DEFAULT_TIMEOUT, build_request, make_timeout, map_httpx_errors
+from ._transport import (
+    DEFAULT_TIMEOUT,
+    ShardedAsyncTransport,
+    build_request,
+    make_timeout,
+    map_httpx_errors,
+    sharding_is_safe,
+)
 
 __all__ = ["AsyncChat", "AsyncChatContext", "AsyncClient", "AsyncEventStream", "AsyncReplyStream"]
 
@@ -207,15 +214,20 @@ class AsyncClient:
             self._owns_http = False
         else:
             try:
+                transport = None
+                if sharding_is_safe(proxy, trust_env) and not http2:
+                    transport = ShardedAsyncTransport(verify=verify, trust_env=trust_env)
                 self._http = httpx.AsyncClient(
                     timeout=self._timeout or DEFAULT_TIMEOUT,
                     proxy=proxy,
                     trust_env=trust_env,
                     http2=http2,
                     verify=verify,
+                    transport=transport,
                     follow_redirects=False,  # credentials never follow a redirect elsewhere
                     event_hooks=dict(event_hooks) if event_hooks else None,
                 )
+                self._owns_http = True
             except ImportError as err:
                 extra = "http2" if http2 else "socks"
                 raise ImportError(

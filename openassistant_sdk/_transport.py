@@ -5,7 +5,9 @@ Both facades use it; the core never imports httpx (style.md rules 1 and 3).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+import urllib.request
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -17,7 +19,14 @@ from ._exceptions import APIConnectionError, APITimeoutError, OpenAssistantError
 from ._requests import RequestSpec
 from ._retry import FailureKind
 
-__all__ = ["build_request", "make_timeout", "map_httpx_errors"]
+__all__ = [
+    "ShardedAsyncTransport",
+    "ShardedTransport",
+    "build_request",
+    "make_timeout",
+    "map_httpx_errors",
+    "sharding_is_safe",
+]
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
@@ -116,3 +125,128 @@ def map_httpx_errors(spec: RequestSpec) -> Iterator[None]:
         ) from err
     except httpx.InvalidURL as err:
         raise OpenAssistantError(f"invalid URL for {spec.method} {spec.log_path}: {err}") from err
+
+
+# -- the connection pool -------------------------------------------------------------------------
+#
+# httpcore's pool scans every connection for every request it places, so its cost grows with the
+# square of the number of concurrent requests: 200 concurrent replies spent most of their time
+# there (docs/performance.md). Spreading requests over several small pools, the least busy
+# first, keeps each scan short; a sequential flow always finds the first pool idle and so keeps
+# reusing its one connection.
+
+DEFAULT_SHARDS = 16
+
+
+def sharding_is_safe(proxy: object, trust_env: bool) -> bool:
+    """Whether the sharded pool can replace httpx's own without changing behaviour.
+
+    httpx applies proxy environment variables only to the transport it builds itself, so
+    with a proxy configured, or one in the environment, the SDK keeps httpx's own pool.
+    """
+    return proxy is None and not (trust_env and urllib.request.getproxies())
+
+
+class _Released(httpx.AsyncByteStream, httpx.SyncByteStream):
+    """A response body that reports, once, when it is closed."""
+
+    def __init__(self, inner: Any, release: Callable[[], None]) -> None:
+        self._inner = inner
+        self._release: Callable[[], None] | None = release
+
+    def _done(self) -> None:
+        release, self._release = self._release, None
+        if release is not None:
+            release()
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self._inner
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._inner:
+            yield chunk
+
+    def close(self) -> None:
+        try:
+            self._inner.close()
+        finally:
+            self._done()
+
+    async def aclose(self) -> None:
+        try:
+            await self._inner.aclose()
+        finally:
+            self._done()
+
+
+class ShardedAsyncTransport(httpx.AsyncBaseTransport):
+    """httpx's async transport, several times over, each request to the least busy one."""
+
+    def __init__(self, shards: int = DEFAULT_SHARDS, **kwargs: Any) -> None:
+        self._pools = [httpx.AsyncHTTPTransport(**kwargs) for _ in range(shards)]
+        self._busy = [0] * shards
+
+    def _pick(self) -> int:
+        busy = self._busy
+        best = 0
+        for index in range(1, len(busy)):
+            if busy[index] < busy[best]:
+                best = index
+        busy[best] += 1
+        return best
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        index = self._pick()
+
+        def release() -> None:
+            self._busy[index] -= 1
+
+        try:
+            response = await self._pools[index].handle_async_request(request)
+        except BaseException:
+            release()
+            raise
+        response.stream = _Released(response.stream, release)
+        return response
+
+    async def aclose(self) -> None:
+        for pool in self._pools:
+            await pool.aclose()
+
+
+class ShardedTransport(httpx.BaseTransport):
+    """httpx's sync transport, several times over, each request to the least busy one."""
+
+    def __init__(self, shards: int = DEFAULT_SHARDS, **kwargs: Any) -> None:
+        self._pools = [httpx.HTTPTransport(**kwargs) for _ in range(shards)]
+        self._busy = [0] * shards
+        self._lock = threading.Lock()
+
+    def _pick(self) -> int:
+        with self._lock:
+            busy = self._busy
+            best = 0
+            for index in range(1, len(busy)):
+                if busy[index] < busy[best]:
+                    best = index
+            busy[best] += 1
+            return best
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        index = self._pick()
+
+        def release() -> None:
+            with self._lock:
+                self._busy[index] -= 1
+
+        try:
+            response = self._pools[index].handle_request(request)
+        except BaseException:
+            release()
+            raise
+        response.stream = _Released(response.stream, release)
+        return response
+
+    def close(self) -> None:
+        for pool in self._pools:
+            pool.close()

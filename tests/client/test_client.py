@@ -394,3 +394,14 @@ async def test_missing_credentials_fail_before_any_request(make: Any, fake: Fake
     assert isinstance(MissingCredentialsError("x", status_code=403), AuthenticationError)
     assert [model.name for model in await call(client.models())] == []
     assert fake.ops() == ["models"]
+
+
+async def test_close_closes_the_http_client_it_created(kind: str) -> None:
+    from openassistant_sdk import AsyncClient, Client
+
+    client: Any = Client(env={}) if kind == "sync" else AsyncClient(env={})
+    http = client._http
+    await close(client)
+    assert http.is_closed
+    with pytest.raises(OpenAssistantError, match="closed"):
+        await call(client.models())
