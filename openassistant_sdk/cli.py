@@ -13,6 +13,7 @@ import io
 import json
 import os
 import signal
+import socket
 import sys
 import threading
 import warnings
@@ -35,14 +36,7 @@ __all__ = ["main"]
 PROG = "openassistant"
 LOCAL_MODEL = "_lorem"  # the real default model is not served locally
 SERVER_HINT = "this needs the local server: pip install 'openassistant-sdk[server]'"
-SAMPLING_FIELDS = (
-    "top_k",
-    "top_p",
-    "typical_p",
-    "temperature",
-    "repetition_penalty",
-    "max_new_tokens",
-)
+SAMPLING_FIELDS = tuple(field.name for field in attrs.fields(SamplingParameters))
 _SECRET_VARIABLES = ("OPENASSISTANT_TOKEN", "OPENASSISTANT_SESSION_TOKEN")
 _SECRETS: list[str] = []  # the secrets given as flags, kept out of every message
 
@@ -107,7 +101,7 @@ _GENERATION: tuple[tuple[str, dict[str, Any]], ...] = (
 )
 _SERVE: tuple[tuple[str, dict[str, Any]], ...] = (
     ("--host", {"default": "127.0.0.1", "help": "interface to listen on (default 127.0.0.1)"}),
-    ("--port", {"type": int, "default": 8080, "help": "port to listen on, 0 for any free one (default 8080)"}),
+    ("--port", {"type": int, "default": 8080, "help": "port to listen on (default 8080)"}),
     ("--token-delay", {"type": float, "metavar": "SECONDS", "help": "seconds between generated tokens"}),
     ("--workers", {"type": _count, "metavar": "N", "help": "simulated workers per model (0: messages stay queued)"}),
     ("--rate-limit", {"metavar": "N/SECONDS|off", "help": "assistant messages per user and window (default 20/660)"}),
@@ -225,40 +219,33 @@ def _local_server(args: argparse.Namespace) -> Iterator[str | None]:
         raise CLIError("--local and --base-url exclude each other", status=2)
     try:
         from .testing import LocalServer
+
+        server = LocalServer()  # imports the server, and with it the [server] extra
     except ImportError:
         raise CLIError(SERVER_HINT, status=2) from None
-    with LocalServer() as server:
+    with server:
         yield server.url
 
 
 @contextlib.contextmanager
 def _connect(args: argparse.Namespace) -> Iterator[Client]:
-    """Yield a client configured from the flags, then the environment (the Client's own)."""
+    """Yield a client configured by the flags; the Client reads the environment for the rest."""
     sampling = _sampling(args) if args.command == "chat" else None
-    model = getattr(args, "model", None)
+    model, stall = getattr(args, "model", None), getattr(args, "stall_timeout", None)
     with _local_server(args) as local_url:
-        if local_url is not None:
-            api = args.api or "inference"
-            auth: dict[str, Any] = {"base_url": local_url, "api": api}
-            if api == "website":
-                auth["session_token"] = args.session_token or "local-cli"
-            else:
-                auth["debug_user"] = args.debug_user or "cli"
-            model = model or LOCAL_MODEL
+        auth: dict[str, Any] = {"base_url": local_url, "api": args.api or "inference"}
+        if local_url is None:
+            auth.update(api=args.api, session_token=args.session_token, token=args.token)
+            auth.update(base_url=args.base_url, debug_user=args.debug_user)
+            model = model or os.environ.get("OPENASSISTANT_MODEL")
+        elif auth["api"] == "website":
+            auth.update(session_token=args.session_token or "local-cli")
         else:
-            auth = {
-                "base_url": args.base_url,
-                "api": args.api,
-                "session_token": args.session_token,
-                "token": args.token,
-                "debug_user": args.debug_user,
-            }
-            model = model or os.environ.get("OPENASSISTANT_MODEL") or None
-        stall = getattr(args, "stall_timeout", None)
+            auth.update(debug_user=args.debug_user or "cli")
         try:
             client = Client(
                 **auth,
-                model=model,
+                model=model or (LOCAL_MODEL if local_url else None),
                 sampling=sampling,
                 timeout=NOT_GIVEN if args.timeout is None else args.timeout,
                 max_retries=NOT_GIVEN if args.max_retries is None else args.max_retries,
@@ -364,6 +351,7 @@ class _Session:
 
     def _show(self, event: Event) -> None:
         if isinstance(event, TokenEvent) and event.text:
+            self._open_line = True  # before writing: Ctrl-C may land right after the write
             _write(event.text)
             self._open_line = not event.text.endswith("\n")
         elif isinstance(event, MessageEvent):
@@ -426,13 +414,9 @@ def _run_chat(args: argparse.Namespace) -> int:
 
 def _model_json(config: ModelConfig) -> dict[str, Any]:
     presets = [
-        {
-            "name": p.name,
-            "description": p.description,
-            "sampling_parameters": p.sampling_parameters.to_json(),
-        }
+        {"name": p.name, "description": p.description, "sampling_parameters": p.sampling_parameters.to_json()}
         for p in config.presets
-    ]
+    ]  # fmt: skip
     return {"name": config.name, "description": config.description, "presets": presets}
 
 
@@ -469,19 +453,20 @@ def _run_serve(args: argparse.Namespace) -> int:
         from . import server
     except ImportError:
         raise CLIError(SERVER_HINT, status=2) from None
-    changes: dict[str, Any] = {}
-    if args.token_delay is not None:
-        changes["token_delay"] = args.token_delay
-    if args.workers is not None:
-        changes["workers"] = args.workers
+    changes = {"token_delay": args.token_delay, "workers": args.workers}
+    changes = {name: value for name, value in changes.items() if value is not None}
     if args.rate_limit is not None:
         changes["rate_limit"] = _rate_limit(args.rate_limit)
     try:
         config = server.ServerConfig(**changes)
     except ValueError as err:
         raise CLIError(str(err), status=2) from None
-    host = f"[{args.host}]" if ":" in args.host else args.host
-    _say("note", f"serving both APIs on http://{host}:{args.port} (Ctrl-C to stop)")
+    url = f"http://{f'[{args.host}]' if ':' in args.host else args.host}:{args.port}"
+    try:  # uvicorn exits on a busy port with its own log line: say it our way first
+        socket.create_server((args.host, args.port)).close()
+    except OSError as err:
+        raise CLIError(f"cannot listen on {url}: {err.strerror or err}") from None
+    _write(f"Serving the Open Assistant API (inference and website) on {url}; Ctrl-C stops it\n")
     server.run(host=args.host, port=args.port, config=config)
     return 0
 
@@ -529,12 +514,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         except Exception as err:
             if os.environ.get("OPENASSISTANT_LOG", "").lower() == "debug":
                 raise
-            _say(
-                "error",
-                f"unexpected {type(err).__name__}: {err} (OPENASSISTANT_LOG=debug shows more)",
-            )
+            hint = "(OPENASSISTANT_LOG=debug shows the traceback)"
+            _say("error", f"unexpected {type(err).__name__}: {err} {hint}")
             return 1
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

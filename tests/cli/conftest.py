@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
+import socket
 import subprocess
 import sys
 import threading
@@ -82,6 +83,24 @@ class LiveCLI:
             with contextlib.suppress(queue.Empty):
                 self.out += self._chunks.get(timeout=remaining)
 
+    def wait_at_prompt(self, timeout: float = TIMEOUT) -> None:
+        """Wait until the CLI blocks reading stdin, i.e. it is back at its prompt.
+
+        Linux shows the blocking system call in /proc (``0`` is read, then the fd, ``0x0``);
+        elsewhere a short sleep stands in for it.
+        """
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with open(f"/proc/{self.proc.pid}/syscall") as f:
+                    if f.read().split()[:2] == ["0", "0x0"]:
+                        return
+            except (OSError, IndexError):
+                time.sleep(0.5)
+                return
+            time.sleep(0.01)
+        raise AssertionError("the CLI never went back to reading stdin")
+
     def finish(self) -> tuple[int, str, str]:
         """Close stdin (EOF) and return the exit status, the whole stdout and stderr."""
         assert self.proc.stdin is not None
@@ -136,5 +155,18 @@ def slow_server() -> Iterator[Any]:
 
 
 def connect(server: Any, *extra: str) -> list[str]:
-    """The flags that point the CLI at ``server`` with the echo model."""
-    return ["--base-url", server.url, "--api", "inference", "--debug-user", "t", "--model", "echo", *extra]  # fmt: skip
+    """The flags that point the CLI at ``server`` (add ``--model echo`` for ``chat``)."""
+    return ["--base-url", server.url, "--api", "inference", "--debug-user", "t", *extra]
+
+
+def echo(server: Any, *extra: str) -> list[str]:
+    """The ``chat`` flags for ``server`` and its echo model, whose reply is the prompt."""
+    return connect(server, "--model", "echo", *extra)
+
+
+def free_port() -> int:
+    """Return a loopback port that nothing listens on (for now)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port

@@ -7,12 +7,13 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
 from openassistant_sdk import __version__
 
-from .conftest import TIMEOUT, LocalServer, cli_env, connect, run_cli
+from .conftest import TIMEOUT, LocalServer, cli_env, connect, echo, free_port, run_cli
 
 pytestmark = [
     pytest.mark.integration,
@@ -31,13 +32,13 @@ def assert_one_error_line(stderr: str, *needles: str) -> None:
 
 
 def test_prompt_streams_the_reply_to_stdout(server):
-    result = run_cli("chat", *connect(server), "Hello there,  wide world")
+    result = run_cli("chat", *echo(server), "Hello there,  wide world")
     assert (result.returncode, result.stdout, result.stderr) == (0, "Hello there, wide world\n", "")
     assert server.chats_alive() == 0
 
 
 def test_json_prints_one_event_per_line_ending_with_the_message(server):
-    result = run_cli("chat", *connect(server, "--json"), "one two three")
+    result = run_cli("chat", *echo(server, "--json"), "one two three")
     assert result.returncode == 0, result.stderr
     events = [json.loads(line) for line in result.stdout.splitlines()]
     assert {e["type"] for e in events} <= {"pending", "token", "message"}
@@ -52,7 +53,7 @@ def test_json_prints_one_event_per_line_ending_with_the_message(server):
 
 def test_sampling_flags_and_preset_reach_the_server(server):
     flags = ["--preset", "k50-Precise", "--temperature", "0.5", "--max-new-tokens", "2"]
-    result = run_cli("chat", *connect(server, *flags), "one two three four")
+    result = run_cli("chat", *echo(server, *flags), "one two three four")
     # The echo model honours max_new_tokens: only the first two words come back.
     assert (result.returncode, result.stdout) == (0, "one two\n"), result.stderr
 
@@ -62,7 +63,7 @@ def test_models_lists_configs_and_presets(server):
     assert table.returncode == 0, table.stderr
     rows = {line.split()[0]: line for line in table.stdout.splitlines()[1:]}
     assert {"_lorem", "echo"} <= set(rows)
-    assert "k50" in rows["echo"].split("  ", 1)[1].split(", ")
+    assert "k50" in rows["echo"].split(None, 1)[1].split(", ")
 
     as_json = run_cli("models", *connect(server, "--json"))
     configs = {c["name"]: c for c in map(json.loads, as_json.stdout.splitlines())}
@@ -72,7 +73,7 @@ def test_models_lists_configs_and_presets(server):
 
 
 def test_interactive_conversation_through_a_pipe(server):
-    result = run_cli("chat", *connect(server, "--json"), input="first prompt\n\nsecond one\n")
+    result = run_cli("chat", *echo(server, "--json"), input="first prompt\n\nsecond one\n")
     assert result.returncode == 0, result.stderr
     messages = [
         e["message"] for e in map(json.loads, result.stdout.splitlines()) if e["type"] == "message"
@@ -81,7 +82,7 @@ def test_interactive_conversation_through_a_pipe(server):
     assert messages[0]["chat_id"] == messages[1]["chat_id"]  # one chat, two turns
     assert server.chats_alive() == 0
 
-    text = run_cli("chat", *connect(server), input="hello\nagain please\n")
+    text = run_cli("chat", *echo(server), input="hello\nagain please\n")
     assert (text.returncode, text.stdout, text.stderr) == (0, "hello\nagain please\n", "")
     assert server.chats_alive() == 0
 
@@ -91,7 +92,7 @@ def test_interactive_conversation_through_a_pipe(server):
 def test_ctrl_c_cancels_the_streaming_reply_and_the_session_goes_on(
     slow_server, live, earlier_turn
 ):
-    cli = live("chat", *connect(slow_server))
+    cli = live("chat", *echo(slow_server))
     if earlier_turn:
         cli.send("hi")
         cli.wait_for("hi\n")
@@ -109,10 +110,11 @@ def test_ctrl_c_cancels_the_streaming_reply_and_the_session_goes_on(
 
 
 def test_ctrl_c_at_the_prompt_exits_and_deletes_the_chat(server, live):
-    cli = live("chat", *connect(server))
+    cli = live("chat", *echo(server))
     cli.send("hello")
     cli.wait_for("hello\n")
-    cli.proc.send_signal(signal.SIGINT)  # waiting for the next line
+    cli.wait_at_prompt()
+    cli.proc.send_signal(signal.SIGINT)
     status = cli.proc.wait(timeout=TIMEOUT)
     assert status == 130
     assert server.chats_alive() == 0
@@ -146,9 +148,7 @@ def test_local_without_the_server_extra_says_what_to_install():
 
 
 def test_unreachable_server_is_one_line_and_status_1():
-    with socket.socket() as sock:  # a port that nothing listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     result = run_cli(
         "chat", "--base-url", f"http://127.0.0.1:{port}", "--debug-user", "t", "--max-retries", "0", "hi"
     )  # fmt: skip
@@ -158,14 +158,14 @@ def test_unreachable_server_is_one_line_and_status_1():
 
 
 def test_invalid_temperature_is_a_usage_error(server):
-    result = run_cli("chat", *connect(server, "--temperature", "-1"), "hi")
+    result = run_cli("chat", *echo(server, "--temperature", "-1"), "hi")
     assert result.returncode == 2
     assert_one_error_line(result.stderr, "temperature must be > 0")
     assert server.chats_alive() == 0
 
 
 def test_unknown_model_shows_the_servers_422_message(server):
-    result = run_cli("chat", *connect(server), "--model", "no-such-model", "hi")
+    result = run_cli("chat", *connect(server, "--model", "no-such-model"), "hi")
     assert result.returncode == 1
     assert_one_error_line(result.stderr, "422", "no-such-model")
     assert server.chats_alive() == 0
@@ -226,3 +226,37 @@ def test_environment_configures_and_flags_win(server):
     flag_wins = run_cli("chat", "--model", "no-such-model", "hi", env=env)
     assert flag_wins.returncode == 1
     assert "no-such-model" in flag_wins.stderr
+
+
+@pytest.mark.slow
+def test_serve_runs_the_server_until_ctrl_c(live):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    served = live("serve", "--port", str(port), "--token-delay", "0", "--workers", "2")
+    served.wait_for(url)
+    deadline = time.monotonic() + TIMEOUT
+    while True:  # the URL is printed just before uvicorn binds the port
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        assert time.monotonic() < deadline, "the server never listened"
+        time.sleep(0.05)
+    result = run_cli("chat", "--base-url", url, "--debug-user", "t", "--model", "echo", "served")
+    assert (result.returncode, result.stdout) == (0, "served\n"), result.stderr
+    served.proc.send_signal(signal.SIGINT)
+    status, _, err = served.finish()
+    assert status == 130
+    assert "Traceback" not in err
+
+
+def test_serve_on_a_busy_port_is_one_line_and_status_1():
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        result = run_cli("serve", "--port", str(busy.getsockname()[1]))
+    assert result.returncode == 1
+    assert_one_error_line(result.stderr, "cannot listen on http://127.0.0.1:")
+
+
+def test_serve_rejects_a_bad_rate_limit():
+    result = run_cli("serve", "--rate-limit", "lots")
+    assert result.returncode == 2
+    assert_one_error_line(result.stderr, "--rate-limit must be N/SECONDS or off")
