@@ -109,10 +109,10 @@ def _orphaned(orphans: list[_Resources], resources: _Resources) -> None:
 
 
 class AsyncClient:
-    """An asynchronous Open Assistant client for the website or the inference server API.
+    """The asynchronous Open Assistant client for the website or the inference server API.
 
     Works under asyncio and trio. Use it as an async context manager, or call
-    :meth:`aclose` when done. Every argument left out comes from the environment
+    ``aclose`` when done. Every argument left out comes from the environment
     (``OPENASSISTANT_BASE_URL``, ``OPENASSISTANT_API``, ``OPENASSISTANT_SESSION_TOKEN``,
     ``OPENASSISTANT_TOKEN``, ``OPENASSISTANT_DEBUG_USER``, ``OPENASSISTANT_LOG``) or a default.
 
@@ -130,18 +130,18 @@ class AsyncClient:
         sampling: The default sampling parameters (the ``k50`` preset).
         timeout: Seconds, an ``httpx.Timeout`` or ``None`` for the control-plane requests.
         max_retries: Retries after a failed attempt (default 2); or pass ``retry=``.
-        retry: A full :class:`RetryPolicy`.
+        retry: A full ``RetryPolicy``.
         stall_timeout: Seconds a reply may go without a token or a final event (pings and
-            ``pending`` events do not count) before :class:`APITimeoutError`; ``None``: no
+            ``pending`` events do not count) before ``APITimeoutError``; ``None``: no
             limit. Default 120 s.
         stream_timeout: Seconds a whole streamed reply may take; ``None`` (default): no limit.
         proxy: A proxy URL (``http://``, ``https://``, ``socks5://`` with the socks extra).
         headers: Extra headers for every request.
-        http_client: An ``httpx.AsyncClient`` you own; it is not closed by :meth:`aclose`.
+        http_client: An ``httpx.AsyncClient`` you own; it is not closed by ``aclose``.
         trust_env: Honour the standard proxy and certificate environment variables.
         http2: Speak HTTP/2 where the server offers it (needs the http2 extra).
         verify: Verify TLS certificates (on by default), or a path or SSL context.
-        on_malformed: ``"raise"`` a :class:`StreamError` on a malformed event (default) or
+        on_malformed: ``"raise"`` a ``StreamError`` on a malformed event (default) or
             ``"skip"`` it and count it.
         recover: Recover a reply whose stream broke by fetching the final message.
         user_agent: The ``User-Agent`` header (default ``openassistant-sdk/<version>``).
@@ -601,7 +601,7 @@ class AsyncClient:
         stall_timeout: float | None | NotGiven = NOT_GIVEN,
         stream_timeout: float | None | NotGiven = NOT_GIVEN,
     ) -> AsyncEventStream:
-        """Like :meth:`stream`, with typed events instead of text."""
+        """Like ``stream``, with typed events instead of text."""
         turn = self._one_shot(
             messages, model, sampling, _sampling_overrides(top_k, top_p, typical_p, temperature, repetition_penalty, max_new_tokens),
             system_prompt, stall_timeout, stream_timeout,
@@ -686,7 +686,7 @@ class AsyncChatContext:
 class AsyncChat:
     """A chat on the server; it remembers its thread, so each turn continues the last.
 
-    Use it as an async context manager to delete it on exit, or call :meth:`delete`.
+    Use it as an async context manager to delete it on exit, or call ``delete``.
 
     Attributes:
         id: The server's chat id.
@@ -698,6 +698,7 @@ class AsyncChat:
         self.id = info.id
         self.info = info
         self._tail: str | None = None
+        self._started = False  # a prompter message was posted
         self._turns: list[_AsyncTurn] = []
         self._deleted = False
 
@@ -788,7 +789,7 @@ class AsyncChat:
 
         The requests (prompter message, assistant message, events) start on first iteration
         or on entering ``async with``. After the stream is exhausted, ``.message`` holds the
-        final :class:`Message`.
+        final ``Message``.
 
         Raises:
             ValueError: Invalid content or sampling parameters (at once, before any request).
@@ -821,7 +822,7 @@ class AsyncChat:
     ) -> AsyncEventStream:
         """Send ``content`` and stream the reply as typed events.
 
-        An in-stream error arrives as a final :class:`ErrorEvent` (api-contract.md decision 3).
+        An in-stream error arrives as a final ``ErrorEvent`` (api-contract.md decision 3).
         """
         return AsyncEventStream(
             self._turn(
@@ -867,6 +868,9 @@ class AsyncChat:
         assert stream.message is not None
         return stream.message
 
+    def _turns_pending(self) -> bool:
+        return any(not turn._closed for turn in self._turns)
+
     def _turn(
         self,
         content: str,
@@ -881,6 +885,13 @@ class AsyncChat:
     ) -> _AsyncTurn:
         if self._deleted:
             raise OpenAssistantError(f"chat {self.id} was deleted")
+        if self._started and self._tail is None and not self._turns_pending():
+            # The server takes a prompter message only as the first of a chat or after a
+            # complete assistant message (oa-protocol.md 2.3, 5.2): there is none to follow.
+            raise OpenAssistantError(
+                f"chat {self.id} has no complete reply to continue from (its first reply failed "
+                "or was stopped); start a new chat"
+            )
         if not isinstance(content, str):
             raise ValueError(f"content must be a string, not {type(content).__name__}")
         options = self._client._options
@@ -946,6 +957,7 @@ class _AsyncTurn:
         self._deadline: float | None = None
         self._last_progress = 0.0
         self._last_check = 0.0
+        self._seen_bytes = False
         self.chat_id: str | None = chat.id if chat is not None else None
         self.prompter_message: Message | None = None
         self.assistant_message: Message | None = None
@@ -981,6 +993,8 @@ class _AsyncTurn:
             self.prompter_message = Message.from_json(
                 await client._json(routes.prompter_message(self.chat_id, parent, self._content))
             )
+            if self._chat is not None:
+                self._chat._started = True
             spec = routes.assistant_message(
                 self.chat_id,
                 self.prompter_message.id,
@@ -1040,7 +1054,7 @@ class _AsyncTurn:
                     await self._shutdown(None)
                     raise StopAsyncIteration
                 if self._chunks is None:
-                    await self._recover("the server reported the message finished")
+                    await self._recover("the server reported the message finished", normal=True)
                     continue
                 await self._pump()
         except StopAsyncIteration:
@@ -1070,8 +1084,11 @@ class _AsyncTurn:
             await self._close_response()
             self._decoder.flush()
             if not self._tracker.finished:
-                await self._recover("the stream ended without a final event")
+                # An empty body is the website's way of saying "finished" (204 upstream, 1.2).
+                empty = not self._seen_bytes
+                await self._recover("the stream ended without a final event", normal=empty)
             return
+        self._seen_bytes = True
         events = self._decoder.feed(chunk)
         progress = False
         for event in events:
@@ -1130,11 +1147,14 @@ class _AsyncTurn:
         except OpenAssistantError:
             return None
 
-    async def _recover(self, reason: str) -> None:
-        """Get the rest of the reply after the stream ended early (api-contract.md decision 5)."""
-        opened_normally = (
-            not self._tracker.recovering and self._recoveries == 0 and self._chunks is None
-        )
+    async def _recover(self, reason: str, *, normal: bool = False) -> None:
+        """Get the rest of the reply after the stream ended early (api-contract.md decision 5).
+
+        ``normal`` is the server's own "already finished" answer (204, or an empty 200 through
+        the website, 3.3): the final message is fetched even when recovery is off.
+        """
+        if not normal and not self._client._options.recover:
+            raise StreamError(f"the reply is incomplete: {reason} (recovery is off)")
         self._tracker.recovering = True
         while True:
             message = await self._client.get_message(
@@ -1150,8 +1170,6 @@ class _AsyncTurn:
                 self._queue.append(self._tracker.error)
                 self._finish()
                 return
-            if not self._client._options.recover and not opened_normally:
-                raise StreamError(f"the reply is incomplete: {reason}")
             self._recoveries += 1
             if self._recoveries > self._client._options.max_recoveries:
                 raise StreamError(
@@ -1169,6 +1187,7 @@ class _AsyncTurn:
                 on_malformed=self._client._options.on_malformed,
                 max_event_size=self._client._options.max_event_size,
             )
+            self._seen_bytes = False
             if await self._open():
                 return
 
@@ -1274,7 +1293,7 @@ class _AsyncStreamBase:
 class AsyncReplyStream(_AsyncStreamBase):
     """The text of a reply, token by token: ``async for text in stream``.
 
-    Never yields an empty string. An in-stream error raises :class:`GenerationError`.
+    Never yields an empty string. An in-stream error raises ``GenerationError``.
     """
 
     def __aiter__(self) -> AsyncReplyStream:
@@ -1309,8 +1328,8 @@ class AsyncReplyStream(_AsyncStreamBase):
 class AsyncEventStream(_AsyncStreamBase):
     """A reply as typed events: ``async for event in stream``.
 
-    Yields :class:`PendingEvent`, :class:`TokenEvent`, :class:`PluginIntermediateEvent`,
-    unknown events, and ends with a :class:`MessageEvent` or an :class:`ErrorEvent`.
+    Yields ``PendingEvent``, ``TokenEvent``, ``PluginIntermediateEvent``,
+    unknown events, and ends with a ``MessageEvent`` or an ``ErrorEvent``.
     """
 
     def __aiter__(self) -> AsyncEventStream:

@@ -184,7 +184,7 @@ class Credentials:
         return self.debug_user is not None and self._token is None
 
     def login_spec(self) -> RequestSpec:
-        """The debug-login request for :attr:`debug_user`."""
+        """The debug-login request for ``debug_user``."""
         assert self.debug_user is not None
         return InferenceRoutes().debug_login(self.debug_user)
 

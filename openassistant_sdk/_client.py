@@ -111,10 +111,10 @@ def _orphaned(orphans: list[_Resources], resources: _Resources) -> None:
 
 
 class Client:
-    """An synchronous Open Assistant client for the website or the inference server API.
+    """The synchronous Open Assistant client for the website or the inference server API.
 
     Use it as a context manager, or call
-    :meth:`close` when done. Every argument left out comes from the environment
+    ``close`` when done. Every argument left out comes from the environment
     (``OPENASSISTANT_BASE_URL``, ``OPENASSISTANT_API``, ``OPENASSISTANT_SESSION_TOKEN``,
     ``OPENASSISTANT_TOKEN``, ``OPENASSISTANT_DEBUG_USER``, ``OPENASSISTANT_LOG``) or a default.
 
@@ -132,18 +132,18 @@ class Client:
         sampling: The default sampling parameters (the ``k50`` preset).
         timeout: Seconds, an ``httpx.Timeout`` or ``None`` for the control-plane requests.
         max_retries: Retries after a failed attempt (default 2); or pass ``retry=``.
-        retry: A full :class:`RetryPolicy`.
+        retry: A full ``RetryPolicy``.
         stall_timeout: Seconds a reply may go without a token or a final event (pings and
-            ``pending`` events do not count) before :class:`APITimeoutError`; ``None``: no
+            ``pending`` events do not count) before ``APITimeoutError``; ``None``: no
             limit. Default 120 s.
         stream_timeout: Seconds a whole streamed reply may take; ``None`` (default): no limit.
         proxy: A proxy URL (``http://``, ``https://``, ``socks5://`` with the socks extra).
         headers: Extra headers for every request.
-        http_client: An ``httpx.Client`` you own; it is not closed by :meth:`close`.
+        http_client: An ``httpx.Client`` you own; it is not closed by ``close``.
         trust_env: Honour the standard proxy and certificate environment variables.
         http2: Speak HTTP/2 where the server offers it (needs the http2 extra).
         verify: Verify TLS certificates (on by default), or a path or SSL context.
-        on_malformed: ``"raise"`` a :class:`StreamError` on a malformed event (default) or
+        on_malformed: ``"raise"`` a ``StreamError`` on a malformed event (default) or
             ``"skip"`` it and count it.
         recover: Recover a reply whose stream broke by fetching the final message.
         user_agent: The ``User-Agent`` header (default ``openassistant-sdk/<version>``).
@@ -603,7 +603,7 @@ class Client:
         stall_timeout: float | None | NotGiven = NOT_GIVEN,
         stream_timeout: float | None | NotGiven = NOT_GIVEN,
     ) -> EventStream:
-        """Like :meth:`stream`, with typed events instead of text."""
+        """Like ``stream``, with typed events instead of text."""
         turn = self._one_shot(
             messages, model, sampling, _sampling_overrides(top_k, top_p, typical_p, temperature, repetition_penalty, max_new_tokens),
             system_prompt, stall_timeout, stream_timeout,
@@ -688,7 +688,7 @@ class ChatContext:
 class Chat:
     """A chat on the server; it remembers its thread, so each turn continues the last.
 
-    Use it as a context manager to delete it on exit, or call :meth:`delete`.
+    Use it as a context manager to delete it on exit, or call ``delete``.
 
     Attributes:
         id: The server's chat id.
@@ -700,6 +700,7 @@ class Chat:
         self.id = info.id
         self.info = info
         self._tail: str | None = None
+        self._started = False  # a prompter message was posted
         self._turns: list[_Turn] = []
         self._deleted = False
 
@@ -790,7 +791,7 @@ class Chat:
 
         The requests (prompter message, assistant message, events) start on first iteration
         or on entering ``with``. After the stream is exhausted, ``.message`` holds the
-        final :class:`Message`.
+        final ``Message``.
 
         Raises:
             ValueError: Invalid content or sampling parameters (at once, before any request).
@@ -823,7 +824,7 @@ class Chat:
     ) -> EventStream:
         """Send ``content`` and stream the reply as typed events.
 
-        An in-stream error arrives as a final :class:`ErrorEvent` (api-contract.md decision 3).
+        An in-stream error arrives as a final ``ErrorEvent`` (api-contract.md decision 3).
         """
         return EventStream(
             self._turn(
@@ -869,6 +870,9 @@ class Chat:
         assert stream.message is not None
         return stream.message
 
+    def _turns_pending(self) -> bool:
+        return any(not turn._closed for turn in self._turns)
+
     def _turn(
         self,
         content: str,
@@ -883,6 +887,13 @@ class Chat:
     ) -> _Turn:
         if self._deleted:
             raise OpenAssistantError(f"chat {self.id} was deleted")
+        if self._started and self._tail is None and not self._turns_pending():
+            # The server takes a prompter message only as the first of a chat or after a
+            # complete assistant message (oa-protocol.md 2.3, 5.2): there is none to follow.
+            raise OpenAssistantError(
+                f"chat {self.id} has no complete reply to continue from (its first reply failed "
+                "or was stopped); start a new chat"
+            )
         if not isinstance(content, str):
             raise ValueError(f"content must be a string, not {type(content).__name__}")
         options = self._client._options
@@ -948,6 +959,7 @@ class _Turn:
         self._deadline: float | None = None
         self._last_progress = 0.0
         self._last_check = 0.0
+        self._seen_bytes = False
         self.chat_id: str | None = chat.id if chat is not None else None
         self.prompter_message: Message | None = None
         self.assistant_message: Message | None = None
@@ -983,6 +995,8 @@ class _Turn:
             self.prompter_message = Message.from_json(
                 client._json(routes.prompter_message(self.chat_id, parent, self._content))
             )
+            if self._chat is not None:
+                self._chat._started = True
             spec = routes.assistant_message(
                 self.chat_id,
                 self.prompter_message.id,
@@ -1042,7 +1056,7 @@ class _Turn:
                     self._shutdown(None)
                     raise StopIteration
                 if self._chunks is None:
-                    self._recover("the server reported the message finished")
+                    self._recover("the server reported the message finished", normal=True)
                     continue
                 self._pump()
         except StopIteration:
@@ -1072,8 +1086,11 @@ class _Turn:
             self._close_response()
             self._decoder.flush()
             if not self._tracker.finished:
-                self._recover("the stream ended without a final event")
+                # An empty body is the website's way of saying "finished" (204 upstream, 1.2).
+                empty = not self._seen_bytes
+                self._recover("the stream ended without a final event", normal=empty)
             return
+        self._seen_bytes = True
         events = self._decoder.feed(chunk)
         progress = False
         for event in events:
@@ -1132,11 +1149,14 @@ class _Turn:
         except OpenAssistantError:
             return None
 
-    def _recover(self, reason: str) -> None:
-        """Get the rest of the reply after the stream ended early (api-contract.md decision 5)."""
-        opened_normally = (
-            not self._tracker.recovering and self._recoveries == 0 and self._chunks is None
-        )
+    def _recover(self, reason: str, *, normal: bool = False) -> None:
+        """Get the rest of the reply after the stream ended early (api-contract.md decision 5).
+
+        ``normal`` is the server's own "already finished" answer (204, or an empty 200 through
+        the website, 3.3): the final message is fetched even when recovery is off.
+        """
+        if not normal and not self._client._options.recover:
+            raise StreamError(f"the reply is incomplete: {reason} (recovery is off)")
         self._tracker.recovering = True
         while True:
             message = self._client.get_message(
@@ -1152,8 +1172,6 @@ class _Turn:
                 self._queue.append(self._tracker.error)
                 self._finish()
                 return
-            if not self._client._options.recover and not opened_normally:
-                raise StreamError(f"the reply is incomplete: {reason}")
             self._recoveries += 1
             if self._recoveries > self._client._options.max_recoveries:
                 raise StreamError(
@@ -1171,6 +1189,7 @@ class _Turn:
                 on_malformed=self._client._options.on_malformed,
                 max_event_size=self._client._options.max_event_size,
             )
+            self._seen_bytes = False
             if self._open():
                 return
 
@@ -1276,7 +1295,7 @@ class _StreamBase:
 class ReplyStream(_StreamBase):
     """The text of a reply, token by token: ``for text in stream``.
 
-    Never yields an empty string. An in-stream error raises :class:`GenerationError`.
+    Never yields an empty string. An in-stream error raises ``GenerationError``.
     """
 
     def __iter__(self) -> ReplyStream:
@@ -1311,8 +1330,8 @@ class ReplyStream(_StreamBase):
 class EventStream(_StreamBase):
     """A reply as typed events: ``for event in stream``.
 
-    Yields :class:`PendingEvent`, :class:`TokenEvent`, :class:`PluginIntermediateEvent`,
-    unknown events, and ends with a :class:`MessageEvent` or an :class:`ErrorEvent`.
+    Yields ``PendingEvent``, ``TokenEvent``, ``PluginIntermediateEvent``,
+    unknown events, and ends with a ``MessageEvent`` or an ``ErrorEvent``.
     """
 
     def __iter__(self) -> EventStream:

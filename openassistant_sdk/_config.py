@@ -30,7 +30,7 @@ USER_AGENT = f"openassistant-sdk/{__version__}"
 
 
 class NotGiven:
-    """The type of :data:`NOT_GIVEN`: "use the default", where ``None`` means "no limit"."""
+    """The type of ``NOT_GIVEN``: "use the default", where ``None`` means "no limit"."""
 
     _instance: NotGiven | None = None
 
@@ -52,7 +52,7 @@ _T = TypeVar("_T")
 
 
 def given(value: _T | NotGiven, default: _T) -> _T:
-    """Return ``value`` unless it is :data:`NOT_GIVEN`."""
+    """Return ``value`` unless it is ``NOT_GIVEN``."""
     return default if isinstance(value, NotGiven) else value
 
 

@@ -76,7 +76,7 @@ class UnknownEvent:
 Event: TypeAlias = (
     PendingEvent | TokenEvent | PluginIntermediateEvent | MessageEvent | ErrorEvent | UnknownEvent
 )
-"""Any event that :class:`~openassistant_sdk.EventDecoder` produces."""
+"""Any event that ``EventDecoder`` produces."""
 
 TERMINAL_EVENTS = (MessageEvent, ErrorEvent)
 

@@ -1,7 +1,7 @@
 """The SDK's one error tree, and the mapping from an HTTP status to the error it raises.
 
 Nothing else escapes the SDK: transport failures, bad JSON and server errors all arrive as a
-subclass of :class:`OpenAssistantError` (api-contract.md, "Errors").
+subclass of ``OpenAssistantError`` (api-contract.md, "Errors").
 """
 
 from __future__ import annotations
@@ -159,7 +159,7 @@ class ServiceUnavailableError(InternalServerError):
 class GenerationError(OpenAssistantError, RuntimeError):
     """The server reported a failed generation in the event stream (an ``error`` event, 3.2).
 
-    It is also a :class:`RuntimeError`, as the seed's provider promised.
+    It is also a ``RuntimeError``, as the seed's provider promised.
 
     Attributes:
         error: The server's error text, e.g. ``"Timeout"`` or ``"Aborted due to worker error."``.

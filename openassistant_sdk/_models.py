@@ -33,6 +33,8 @@ __all__ = [
 DEFAULT_MODEL = "OA_SFT_Llama_30B_6"
 """The model the seed's provider used (oa-protocol.md 7)."""
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
 MessageRole = Literal["prompter", "assistant"]
 MessageState = Literal[
     "manual", "pending", "in_progress", "complete", "aborted_by_worker", "cancelled", "timeout"
@@ -343,7 +345,13 @@ class ChatInfo:
             hidden=bool(data.get("hidden", False)),
             allow_data_use=bool(data.get("allow_data_use", True)),
             active_thread_tail_message_id=_opt_str(data, "active_thread_tail_message_id"),
-            messages=tuple(Message.from_json(m) for m in messages),
+            # The server sends them in no guaranteed order; the website sorts by time (2.4).
+            messages=tuple(
+                sorted(
+                    (Message.from_json(m) for m in messages),
+                    key=lambda m: m.created_at or _EPOCH,
+                )
+            ),
         )
 
 

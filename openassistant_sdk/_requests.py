@@ -1,4 +1,4 @@
-"""Pure request builders for both Open Assistant APIs: each returns a :class:`RequestSpec`.
+"""Pure request builders for both Open Assistant APIs: each returns a ``RequestSpec``.
 
 Website routes (``/api/chat...``, cookie auth): oa-protocol.md 1.2. Inference-server routes
 (``/chats...``, ``/auth/...``, ``/configs/...``, bearer auth): oa-protocol.md 2. Nothing here
@@ -57,7 +57,7 @@ class RequestSpec:
         path: The path, relative to the client's base URL.
         params: Query parameters, in order.
         headers: Extra headers for this request (auth headers are added by the client).
-        json: The JSON body; :attr:`has_body` tells whether there is one.
+        json: The JSON body; ``has_body`` tells whether there is one.
         stream: True for the event stream, which is read incrementally.
         authenticated: False for routes that take no credentials (model configs, login).
     """

@@ -2,7 +2,8 @@
 
 Rules: api-contract.md decision 8. ``assistant_message`` is never resent blindly: the server
 stores the message before it can answer 503 (oa-protocol.md 5.1, 5.2), so only a request that
-never reached the server, a 429 or a 500 (its rate limit, 5.1, 10.3) is tried again.
+failed before any response (it never reached the application), a 429 or a 500 (its rate limit,
+5.1, 10.3) is tried again; a read failure or a timeout after sending is not.
 """
 
 from __future__ import annotations
@@ -37,8 +38,10 @@ _IDEMPOTENT = frozenset(
 _NOT_SENT: dict[str, frozenset[str]] = {
     "create_chat": frozenset({"connect", "write", "disconnect"}),
     "trusted_login": frozenset({"connect", "write", "disconnect"}),
-    "prompter_message": frozenset({"connect"}),
-    "assistant_message": frozenset({"connect"}),
+    # A dropped pooled connection (10.2) fails before any response: the request never
+    # reached the application, so even these two are safe to send again (decision 8).
+    "prompter_message": frozenset({"connect", "write", "disconnect"}),
+    "assistant_message": frozenset({"connect", "write", "disconnect"}),
 }
 
 
@@ -70,7 +73,7 @@ def _jitter(instance: object, attribute: attrs.Attribute[Any], value: object) ->
 class RetryPolicy:
     """How often and how patiently to retry failed requests.
 
-    Args:
+    Attributes:
         max_retries: Retries after the first attempt (0 turns retrying off).
         backoff_base: The first backoff delay in seconds; it doubles with each retry.
         backoff_max: The longest backoff delay in seconds.

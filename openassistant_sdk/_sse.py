@@ -40,8 +40,8 @@ class EventDecoder:
     Args:
         on_malformed: What to do with a ``data:`` payload that is not JSON, not an object, or
             has no ``event_type`` (api-contract.md decision 4): ``"raise"`` a
-            :class:`StreamError` (the default), or ``"skip"`` it and count it in
-            :attr:`skipped`.
+            ``StreamError`` (the default), or ``"skip"`` it and count it in
+            ``skipped``.
         max_event_size: The most bytes one line or one event may hold; a longer one is
             malformed (raised, or skipped and counted).
 
@@ -96,7 +96,7 @@ class EventDecoder:
         """Add bytes of the stream and return the events they complete.
 
         If a malformed event is met under ``on_malformed="raise"``, the events before it are
-        returned, and the :class:`StreamError` is raised by the next ``feed`` or ``flush``,
+        returned, and the ``StreamError`` is raised by the next ``feed`` or ``flush``,
         so no event that arrived before the fault is lost.
 
         Raises:

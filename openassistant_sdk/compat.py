@@ -2,7 +2,7 @@
 
 Same class attributes and signatures as the provider the seed describes (oa-protocol.md 7), and
 the base class's ``create_completion`` and ``create_async``. What the seed got wrong is done
-right: an in-stream error raises ``RuntimeError`` (a :class:`GenerationError`) instead of
+right: an in-stream error raises ``RuntimeError`` (a ``GenerationError``) instead of
 ending the reply early, the chat is deleted on every path, only sampling keywords are sent as
 sampling parameters, and the target can be moved with ``base_url=`` or
 ``OPENASSISTANT_BASE_URL`` (api-contract.md decision 14).

@@ -158,9 +158,10 @@ async def test_drop_without_recovery_raises(make: Any, fake: FakeOA) -> None:
 async def test_error_event_raises_from_stream_and_ends_events(make: Any, fake: FakeOA) -> None:
     error = {"event_type": "error", "error": "Aborted due to worker error.", "message": None}
     body = sse({"event_type": "token", "text": "Partial"}) + sse(error)
-    fake.events.extend([EventsScript(body=body), EventsScript(body=body)])
+    fake.events.extend([EventsScript(), EventsScript(body=body), EventsScript(body=body)])
     client = make()
     async with using(client.chat()) as chat:
+        await call(chat.send("a first reply that works"))
         with pytest.raises(GenerationError) as info:
             await collect(chat.stream("Hi"))
         assert isinstance(info.value, RuntimeError)
@@ -405,3 +406,17 @@ async def test_close_closes_the_http_client_it_created(kind: str) -> None:
     assert http.is_closed
     with pytest.raises(OpenAssistantError, match="closed"):
         await call(client.models())
+
+
+async def test_a_chat_whose_first_reply_failed_cannot_continue(make: Any, fake: FakeOA) -> None:
+    error = {"event_type": "error", "error": "Timeout", "message": None}
+    fake.events.append(EventsScript(body=sse(error)))
+    client = make()
+    async with using(client.chat()) as chat:
+        with pytest.raises(GenerationError):
+            await call(chat.send("one"))
+        sent = len(fake.requests)
+        # The server would answer 400 "Trying to add first message to non-empty chat" (5.2).
+        with pytest.raises(OpenAssistantError, match="no complete reply to continue from"):
+            chat.stream("two")
+        assert len(fake.requests) == sent

@@ -1,0 +1,71 @@
+"""Integration fixtures: a real local server on a loopback port, and real clients for it."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from openassistant_sdk import AsyncClient, Client, RetryPolicy
+from openassistant_sdk.testing import LocalServer
+
+_users = itertools.count()
+FAST_RETRY = RetryPolicy(max_retries=2, backoff_base=0.01, jitter=0.0)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[LocalServer]:
+    # No rate limit here (the fault suite sends many assistant messages); token delays short.
+    with LocalServer(token_delay=0.002, rate_limit=None, pending_interval=0.2) as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def _no_faults_left(server: LocalServer) -> Iterator[None]:
+    server.clear_faults()
+    server.resume_workers()
+    yield
+    server.clear_faults()
+    server.resume_workers()
+
+
+@pytest.fixture(params=["sync", "async", "async-trio"])
+def kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def anyio_backend(kind: str) -> str:
+    return "trio" if kind == "async-trio" else "asyncio"
+
+
+@pytest.fixture
+def make(kind: str, server: LocalServer) -> Callable[..., Any]:
+    """Build a client of the test's kind for the local server; each test gets its own user."""
+
+    def build(api: str = "inference", **kwargs: Any) -> Any:
+        user = f"user{next(_users)}"
+        kwargs.setdefault("env", {})
+        kwargs.setdefault("retry", FAST_RETRY)
+        kwargs.setdefault("model", "echo")
+        if api == "inference":
+            kwargs.setdefault("debug_user", user)
+        else:
+            kwargs.setdefault("session_token", f"session-{user}")
+        cls = Client if kind == "sync" else AsyncClient
+        return cls(base_url=server.url, api=api, **kwargs)
+
+    return build
+
+
+def wait_for(predicate: Callable[[], bool], seconds: float = 5.0) -> bool:
+    """Poll ``predicate`` for at most ``seconds``; return its last answer."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return predicate()
