@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -57,28 +55,3 @@ def make(kind: str, fake: FakeOA) -> Callable[..., Any]:
         return client
 
     return build
-
-
-async def call(value: Any) -> Any:
-    """Await ``value`` if the async client returned an awaitable."""
-    return await value if inspect.isawaitable(value) else value
-
-
-async def collect(stream: Any) -> list[Any]:
-    if hasattr(stream, "__aiter__"):
-        return [item async for item in stream]
-    return list(stream)
-
-
-@asynccontextmanager
-async def using(manager: Any) -> AsyncIterator[Any]:
-    if hasattr(manager, "__aenter__"):
-        async with manager as value:
-            yield value
-    else:
-        with manager as value:
-            yield value
-
-
-async def close(obj: Any) -> None:
-    await call(obj.aclose() if hasattr(obj, "aclose") else obj.close())

@@ -26,8 +26,8 @@ from openassistant_sdk import (
     TokenEvent,
     UnprocessableEntityError,
 )
+from tests.helpers import call, close, collect, using
 
-from .conftest import call, close, collect, using
 from .fake import EventsScript, FakeOA, sse
 
 pytestmark = pytest.mark.anyio

@@ -15,8 +15,8 @@ from openassistant_sdk import (
     UnprocessableEntityError,
 )
 from openassistant_sdk.testing import LocalServer
+from tests.helpers import call, close, collect, using
 
-from ..client.conftest import call, close, collect, using
 from .conftest import wait_for
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
@@ -55,7 +55,8 @@ async def test_chat_resources(make: Any) -> None:
             await call(second.send("title me"))
             await call(client.update_chat(first.id, title="renamed"))
             page = await call(client.list_chats(limit=1))
-            assert len(page) == 1 and page.next is not None
+            assert len(page) == 1
+            assert page.next is not None
             if hasattr(client.iter_chats(), "__aiter__"):
                 ids = [c.id async for c in client.iter_chats(page_size=1)]
             else:
@@ -73,13 +74,16 @@ async def test_models_and_presets(make: Any) -> None:
     async with using(client):
         models = await call(client.models())
     names = [m.name for m in models]
-    assert "_lorem" in names and "echo" in names
+    assert "_lorem" in names
+    assert "echo" in names
     k50 = models[0].preset("k50").sampling_parameters
     assert k50 == SamplingParameters.preset("k50")
 
 
 @pytest.mark.parametrize("api", ["inference", "website"])
-async def test_one_shot_lorem_reply_matches_the_final_message(make: Any, server: LocalServer, api: str) -> None:
+async def test_one_shot_lorem_reply_matches_the_final_message(
+    make: Any, server: LocalServer, api: str
+) -> None:
     client = make(api=api, model="_lorem")
     async with using(client):
         events = await collect(client.events([{"role": "user", "content": "Hi"}]))
@@ -91,7 +95,9 @@ async def test_one_shot_lorem_reply_matches_the_final_message(make: Any, server:
     assert server.chats_alive() == 0
 
 
-async def test_unknown_model_is_a_typed_error_and_leaves_no_chat(make: Any, server: LocalServer) -> None:
+async def test_unknown_model_is_a_typed_error_and_leaves_no_chat(
+    make: Any, server: LocalServer
+) -> None:
     client = make(model="OA_SFT_Llama_30B_6")
     async with using(client):
         with pytest.raises(UnprocessableEntityError, match="OA_SFT_Llama_30B_6"):
@@ -99,7 +105,9 @@ async def test_unknown_model_is_a_typed_error_and_leaves_no_chat(make: Any, serv
     assert server.chats_alive() == 0
 
 
-async def test_a_finished_message_streams_from_the_final_message(make: Any, server: LocalServer) -> None:
+async def test_a_finished_message_streams_from_the_final_message(
+    make: Any, server: LocalServer
+) -> None:
     client = make()
     async with using(client), using(client.chat()) as chat:
         stream = chat.stream("already done")
