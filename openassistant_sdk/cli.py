@@ -26,7 +26,12 @@ import attrs
 from ._client import Chat, Client
 from ._config import DEFAULT_SAMPLING, NOT_GIVEN
 from ._events import ErrorEvent, Event, MessageEvent, PendingEvent, TokenEvent, UnknownEvent
-from ._exceptions import APIConnectionError, GenerationError, OpenAssistantError
+from ._exceptions import (
+    APIConnectionError,
+    GenerationError,
+    MissingCredentialsError,
+    OpenAssistantError,
+)
 from ._logging import scrub
 from ._models import DEFAULT_MODEL, Message, ModelConfig, SamplingParameters
 from ._version import __version__
@@ -36,6 +41,11 @@ __all__ = ["main"]
 PROG = "openassistant"
 LOCAL_MODEL = "_lorem"  # the real default model is not served locally
 SERVER_HINT = "this needs the local server: pip install 'openassistant-sdk[server]'"
+NO_CREDENTIALS = {
+    "website": "no website session: pass --session-token or set OPENASSISTANT_SESSION_TOKEN",
+    "inference": "no inference server credentials: pass --token or --debug-user, "
+    "or set OPENASSISTANT_TOKEN or OPENASSISTANT_DEBUG_USER",
+}
 SAMPLING_FIELDS = tuple(field.name for field in attrs.fields(SamplingParameters))
 _SECRET_VARIABLES = ("OPENASSISTANT_TOKEN", "OPENASSISTANT_SESSION_TOKEN")
 _SECRETS: list[str] = []  # the secrets given as flags, kept out of every message
@@ -227,25 +237,33 @@ def _local_server(args: argparse.Namespace) -> Iterator[str | None]:
         yield server.url
 
 
+def _auth(args: argparse.Namespace, local_url: str | None) -> dict[str, Any]:
+    """Return the Client's address and credentials: the flags, or the local server's."""
+    if local_url is None:  # what is None here, the Client takes from the environment
+        return {
+            "base_url": args.base_url,
+            "api": args.api,
+            "session_token": args.session_token,
+            "token": args.token,
+            "debug_user": args.debug_user,
+        }
+    if args.api == "website":  # the local server takes any session token
+        return {"base_url": local_url, "api": "website", "session_token": "local-cli"}
+    return {"base_url": local_url, "api": "inference", "debug_user": args.debug_user or "cli"}
+
+
 @contextlib.contextmanager
 def _connect(args: argparse.Namespace) -> Iterator[Client]:
-    """Yield a client configured by the flags; the Client reads the environment for the rest."""
+    """Yield a client configured by the flags, then the environment (flags win)."""
     sampling = _sampling(args) if args.command == "chat" else None
     model, stall = getattr(args, "model", None), getattr(args, "stall_timeout", None)
     with _local_server(args) as local_url:
-        auth: dict[str, Any] = {"base_url": local_url, "api": args.api or "inference"}
-        if local_url is None:
-            auth.update(api=args.api, session_token=args.session_token, token=args.token)
-            auth.update(base_url=args.base_url, debug_user=args.debug_user)
-            model = model or os.environ.get("OPENASSISTANT_MODEL")
-        elif auth["api"] == "website":
-            auth.update(session_token=args.session_token or "local-cli")
-        else:
-            auth.update(debug_user=args.debug_user or "cli")
+        if model is None:
+            model = LOCAL_MODEL if local_url else os.environ.get("OPENASSISTANT_MODEL") or None
         try:
             client = Client(
-                **auth,
-                model=model or (LOCAL_MODEL if local_url else None),
+                **_auth(args, local_url),
+                model=model,
                 sampling=sampling,
                 timeout=NOT_GIVEN if args.timeout is None else args.timeout,
                 max_retries=NOT_GIVEN if args.max_retries is None else args.max_retries,
@@ -258,6 +276,8 @@ def _connect(args: argparse.Namespace) -> Iterator[Client]:
                 yield client
             except APIConnectionError as err:
                 raise CLIError(f"cannot reach {client.base_url}: {err}") from err
+            except MissingCredentialsError:
+                raise CLIError(NO_CREDENTIALS[client.api], status=2) from None
 
 
 # -- chat -----------------------------------------------------------------------------------------

@@ -183,6 +183,13 @@ def test_unknown_model_in_json_mode_ends_with_an_error_line(server):
     assert server.chats_alive() == 0
 
 
+def test_missing_credentials_name_the_flags(server):
+    result = run_cli("chat", "--base-url", server.url, "--api", "inference", "hi")
+    assert result.returncode == 2
+    assert_one_error_line(result.stderr, "--token or --debug-user")
+    assert server.chats_alive() == 0
+
+
 def test_secrets_are_never_printed(server):
     secret = "s3cr3t-token-value"
     result = run_cli("chat", "--base-url", server.url, "--token", secret, "--model", "echo", "hi")
