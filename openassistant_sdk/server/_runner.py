@@ -65,6 +65,9 @@ def run(
 ) -> None:
     """Run the local server in the foreground until interrupted (Ctrl+C).
 
+    On Ctrl+C the server ends open event streams and shuts down cleanly; recent uvicorn
+    versions then re-raise the signal, so a `KeyboardInterrupt` reaches the caller.
+
     Args:
         host: Interface to listen on.
         port: TCP port.

@@ -30,7 +30,8 @@ __all__ = [
     "sse_json",
 ]
 
-#: Header order of sse-starlette's `EventSourceResponse` (golden 01 #9).
+#: Header order of sse-starlette's `EventSourceResponse` (golden 01 #9). uvicorn adds
+#: `transfer-encoding: chunked` last (lower case with httptools, as recorded; h11 title-cases it).
 SSE_HEADERS: tuple[tuple[str, str], ...] = (
     ("cache-control", "no-cache"),
     ("connection", "keep-alive"),

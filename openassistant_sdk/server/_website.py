@@ -33,6 +33,7 @@ __all__ = ["WebsiteRoutes"]
 
 _COOKIE_NAMES = ("__Secure-next-auth.session-token", "next-auth.session-token")
 _NEXT_JSON = "application/json; charset=utf-8"
+_ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
 
 
 class _Undefined:
@@ -154,7 +155,7 @@ class WebsiteRoutes:
             "/api/chat/plugins": self.plugins,
             "/api/chat/plugin_config": self.plugin_config,
         }
-        return [Route(path, endpoint, methods=None) for path, endpoint in handlers.items()]
+        return [Route(path, endpoint, methods=_ANY_METHOD) for path, endpoint in handlers.items()]
 
     # -- request plumbing ----------------------------------------------------------------------
     def session(self, request: Request) -> Session | None:
