@@ -18,7 +18,6 @@ import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from types import TracebackType
 from typing import Any, NoReturn
 
 import attrs
@@ -83,6 +82,13 @@ def _count(text: str) -> int:
     return value
 
 
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 < value < 65536:
+        raise argparse.ArgumentTypeError(f"must be a port number from 1 to 65535, not {text!r}")
+    return value
+
+
 # (flags, argparse keywords) of each option group; the environment variable a flag overrides
 # is named in its help, and read by the Client itself (api-contract.md, "Clients").
 # fmt: off
@@ -111,7 +117,7 @@ _GENERATION: tuple[tuple[str, dict[str, Any]], ...] = (
 )
 _SERVE: tuple[tuple[str, dict[str, Any]], ...] = (
     ("--host", {"default": "127.0.0.1", "help": "interface to listen on (default 127.0.0.1)"}),
-    ("--port", {"type": int, "default": 8080, "help": "port to listen on (default 8080)"}),
+    ("--port", {"type": _port, "default": 8080, "help": "port to listen on (default 8080)"}),
     ("--token-delay", {"type": float, "metavar": "SECONDS", "help": "seconds between generated tokens"}),
     ("--workers", {"type": _count, "metavar": "N", "help": "simulated workers per model (0: messages stay queued)"}),
     ("--rate-limit", {"metavar": "N/SECONDS|off", "help": "assistant messages per user and window (default 20/660)"}),
@@ -311,12 +317,7 @@ class _Session:
         self._chat = self._client.create_chat()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
         if self._chat is None:
             return
         try:
