@@ -1102,8 +1102,10 @@ class _AsyncTurn:
         now = primitives.now()
         if progress:
             self._last_progress = now
-        elif (self._stall is not None and now - self._last_progress > self._stall) or (
-            self._deadline is not None and now > self._deadline
+        if self._done:
+            return
+        if (self._deadline is not None and now > self._deadline) or (
+            self._stall is not None and now - self._last_progress > self._stall
         ):
             await self._close_response()
             await self._expired()

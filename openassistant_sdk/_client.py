@@ -1104,8 +1104,10 @@ class _Turn:
         now = primitives.now()
         if progress:
             self._last_progress = now
-        elif (self._stall is not None and now - self._last_progress > self._stall) or (
-            self._deadline is not None and now > self._deadline
+        if self._done:
+            return
+        if (self._deadline is not None and now > self._deadline) or (
+            self._stall is not None and now - self._last_progress > self._stall
         ):
             self._close_response()
             self._expired()

@@ -25,8 +25,8 @@ FailureKind = Literal["connect", "write", "disconnect", "timeout", "read"]
 """How a request failed without a response.
 
 ``connect``: no connection was made, so nothing was sent. ``write``: the connection broke
-while the request was being sent. ``disconnect``: the server closed the connection before any
-byte of a response (a pooled connection the server had dropped, oa-protocol.md 10.2).
+while the request was being sent. ``disconnect``: the server closed or reset the connection
+before any byte of a response (a pooled connection the server had dropped, oa-protocol.md 10.2).
 ``timeout`` and ``read``: the request was sent; the answer did not arrive.
 """
 

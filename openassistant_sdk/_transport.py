@@ -84,9 +84,23 @@ def _kind(err: httpx.HTTPError) -> FailureKind:
     if isinstance(err, httpx.RemoteProtocolError) and "without sending a response" in str(err):
         # The server closed a pooled connection before answering (oa-protocol.md 10.2).
         return "disconnect"
+    if isinstance(err, httpx.ReadError) and _was_reset(err):
+        # A reset before any answer: the same dropped connection, seen one packet later.
+        return "disconnect"
     if isinstance(err, httpx.ReadTimeout):
         return "timeout"
     return "read"
+
+
+def _was_reset(err: BaseException) -> bool:
+    seen: BaseException | None = err
+    for _ in range(8):  # the cause chain: httpx -> httpcore -> OSError
+        if seen is None:
+            return False
+        if isinstance(seen, ConnectionResetError) or "reset by peer" in str(seen).lower():
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 @contextmanager
@@ -160,11 +174,12 @@ class _Released(httpx.AsyncByteStream, httpx.SyncByteStream):
             release()
 
     def __iter__(self) -> Iterator[bytes]:
-        yield from self._inner
+        return iter(self._inner)
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self._inner:
-            yield chunk
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        # Delegate instead of being an async generator: trio reports generators collected
+        # before their end (encode/httpx#3686), and a closed stream is not read to its end.
+        return self._inner.__aiter__()  # type: ignore[no-any-return]
 
     def close(self) -> None:
         try:

@@ -18,8 +18,17 @@ FAST_RETRY = RetryPolicy(max_retries=2, backoff_base=0.01, jitter=0.0)
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[LocalServer]:
-    # No rate limit here (the fault suite sends many assistant messages); token delays short.
-    with LocalServer(token_delay=0.002, rate_limit=None, pending_interval=0.2) as running:
+    # No rate limit here (the fault suite sends many assistant messages). At 10 ms a token a
+    # _lorem reply takes about 0.3 s: long enough that the events stream opens before it ends,
+    # so stream faults act on a live stream and not on the server's 204.
+    with LocalServer(token_delay=0.01, rate_limit=None, pending_interval=0.2) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def slow_server() -> Iterator[LocalServer]:
+    # Replies that take about a second and a half: for timeouts while tokens flow.
+    with LocalServer(token_delay=0.05, rate_limit=None) as running:
         yield running
 
 
@@ -55,8 +64,9 @@ def make(kind: str, server: LocalServer) -> Callable[..., Any]:
             kwargs.setdefault("debug_user", user)
         else:
             kwargs.setdefault("session_token", f"session-{user}")
+        kwargs.setdefault("base_url", server.url)
         cls = Client if kind == "sync" else AsyncClient
-        return cls(base_url=server.url, api=api, **kwargs)
+        return cls(api=api, **kwargs)
 
     return build
 
