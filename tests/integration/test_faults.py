@@ -275,11 +275,15 @@ async def test_an_error_inside_the_chat_block_still_deletes_the_chat(
 ) -> None:
     client = make()
     async with using(client):
-        with pytest.raises(KeyboardInterrupt):
+
+        async def cut_short() -> None:
             async with using(client.chat()) as chat:
                 stream = chat.stream("a reply cut short by Ctrl-C")
                 async with using(stream):
                     raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            await cut_short()
 
 
 async def test_breaking_out_of_a_one_shot_stream_deletes_its_chat(
