@@ -11,23 +11,29 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+import openassistant_sdk
+
 try:
     from openassistant_sdk.server import ServerConfig
     from openassistant_sdk.testing import LocalServer
-except ImportError:  # the [server] extra (or, while it is being written, the server) is missing
+except ImportError:  # the [server] extra is not installed
     LocalServer = ServerConfig = None
 
 TIMEOUT = 30.0  # no wait in these tests is unbounded
+ROOT = Path(openassistant_sdk.__file__).resolve().parent.parent
 
 
 def cli_env() -> dict[str, str]:
     """The environment without the user's OPENASSISTANT_* settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENASSISTANT_")}
     env["PYTHONIOENCODING"] = "utf-8"
+    # The child imports the package this test imported, installed or not, from any cwd.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     return env
 
 
