@@ -163,7 +163,10 @@ class ChatRoutes:
         """`DELETE /chats/{chat_id}`: 200 with an empty body."""
         user_id = self.repository_user(request)
         store = self.core.store
-        store.delete_chat(store.chat_of(user_id, request.path_params["chat_id"]))
+        chat = store.chat_of(user_id, request.path_params["chat_id"])
+        store.delete_chat(chat)
+        for message_id in chat.message_ids:
+            self.core.message_queues.pop(message_id, None)
         return empty_response(200)
 
     async def update_chat(self, request: Request) -> Response:

@@ -60,9 +60,12 @@ class WorkQueue:
         """
         if enforce_max_size and self.max_size is not None and len(self.items) >= self.max_size:
             raise QueueFull(self.key)
+        now = time.monotonic()
+        for key in [k for k, (_, expires) in self._positions.items() if expires <= now]:
+            del self._positions[key]  # like the Redis keys, positions expire
         self.items.append(message_id)
         self.enqueued += 1
-        self._positions[message_id] = (self.enqueued, time.monotonic() + self.position_expire)
+        self._positions[message_id] = (self.enqueued, now + self.position_expire)
         self.changed.notify()
         return self.enqueued
 
