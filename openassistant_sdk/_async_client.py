@@ -467,8 +467,20 @@ class AsyncClient:
 
     async def create_chat(self) -> AsyncChat:
         """Create a chat; it is itself an async context manager that deletes it on exit."""
-        info = ChatInfo.from_json(await self._json(self._routes.create_chat()))
-        return AsyncChat(self, info)
+        return AsyncChat(self, await self._create_chat_info())
+
+    async def _create_chat_info(self) -> ChatInfo:
+        # Shielded: cancelled half-way, the chat would exist on the server with nobody
+        # knowing its id. Finished, the caller's cleanup can delete it.
+        info: ChatInfo | None = None
+        shield = primitives.ShieldCancellation(self._options.cleanup_timeout)
+        with shield:
+            info = ChatInfo.from_json(await self._json(self._routes.create_chat()))
+        if info is None:
+            raise APITimeoutError(
+                f"creating a chat took longer than {self._options.cleanup_timeout}s"
+            )
+        return info
 
     async def get_chat(self, chat_id: str) -> ChatInfo:
         """Return a chat with all its messages (every branch, oldest first)."""
@@ -982,7 +994,7 @@ class _AsyncTurn:
         client._live.add(self)
         try:
             if self._chat is None:
-                info = ChatInfo.from_json(await client._json(routes.create_chat()))
+                info = await client._create_chat_info()
                 self.chat_id = self._resources.chat_id = info.id
             else:
                 for previous in self._chat._turns:

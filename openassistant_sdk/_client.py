@@ -469,8 +469,20 @@ class Client:
 
     def create_chat(self) -> Chat:
         """Create a chat; it is itself a context manager that deletes it on exit."""
-        info = ChatInfo.from_json(self._json(self._routes.create_chat()))
-        return Chat(self, info)
+        return Chat(self, self._create_chat_info())
+
+    def _create_chat_info(self) -> ChatInfo:
+        # Shielded: cancelled half-way, the chat would exist on the server with nobody
+        # knowing its id. Finished, the caller's cleanup can delete it.
+        info: ChatInfo | None = None
+        shield = primitives.ShieldCancellation(self._options.cleanup_timeout)
+        with shield:
+            info = ChatInfo.from_json(self._json(self._routes.create_chat()))
+        if info is None:
+            raise APITimeoutError(
+                f"creating a chat took longer than {self._options.cleanup_timeout}s"
+            )
+        return info
 
     def get_chat(self, chat_id: str) -> ChatInfo:
         """Return a chat with all its messages (every branch, oldest first)."""
@@ -984,7 +996,7 @@ class _Turn:
         client._live.add(self)
         try:
             if self._chat is None:
-                info = ChatInfo.from_json(client._json(routes.create_chat()))
+                info = client._create_chat_info()
                 self.chat_id = self._resources.chat_id = info.id
             else:
                 for previous in self._chat._turns:

@@ -299,3 +299,33 @@ async def test_breaking_out_of_a_one_shot_stream_deletes_its_chat(
                 next(stream)
         assert server.chats_alive() == 0
         await close(stream)
+
+
+async def test_closing_the_client_closes_open_streams(
+    make: Any, server: LocalServer, clean: None
+) -> None:
+    client = make(model="_lorem")
+    stream = client.stream(ASK)
+    if hasattr(stream, "__anext__"):
+        await stream.__anext__()
+    else:
+        next(stream)
+    await close(client)  # the stream is still referenced: it is closed, its chat deleted
+    assert server.chats_alive() == 0
+    await close(stream)
+
+
+async def test_deleting_a_chat_closes_its_open_stream(
+    make: Any, server: LocalServer, clean: None
+) -> None:
+    client = make(model="_lorem")
+    async with using(client):
+        chat = await call(client.create_chat())
+        stream = chat.stream("Hi")
+        if hasattr(stream, "__anext__"):
+            await stream.__anext__()
+        else:
+            next(stream)
+        await call(chat.delete())
+        assert chat.deleted
+        await call(chat.delete())  # idempotent

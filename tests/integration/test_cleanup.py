@@ -1,0 +1,128 @@
+"""Cleanup that cannot be skipped: cancellation, abandoned streams, Ctrl-C, a closing client."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+
+import anyio
+import pytest
+
+from openassistant_sdk import AsyncClient
+from openassistant_sdk.testing import LocalServer
+
+from .conftest import wait_for
+
+pytestmark = [pytest.mark.integration]
+
+ASK = [{"role": "user", "content": "Tell me something"}]
+
+
+@pytest.fixture
+def clean(server: LocalServer) -> Iterator[None]:
+    before = server.chats_alive()
+    yield
+    assert wait_for(lambda: server.chats_alive() == before), "a chat was left on the server"
+    assert wait_for(lambda: server.open_connections() == 0), "a connection was left open"
+
+
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def client_for(server: LocalServer, user: str) -> AsyncClient:
+    return AsyncClient(base_url=server.url, debug_user=user, model="_lorem", env={})
+
+
+@pytest.mark.anyio
+async def test_a_cancelled_task_still_deletes_its_chat(
+    server: LocalServer, clean: None, anyio_backend: str
+) -> None:
+    server.pause_workers()  # the reply never starts: only pending events arrive
+    async with client_for(server, f"cancel-{anyio_backend}") as client:
+        with anyio.move_on_after(0.6) as scope:
+            async with client.chat() as chat:
+                async for _ in chat.stream("never answered"):
+                    pass
+        assert scope.cancelled_caught
+        assert chat.deleted
+
+
+@pytest.mark.anyio
+async def test_a_cancelled_one_shot_call_deletes_its_chat(
+    server: LocalServer, clean: None, anyio_backend: str
+) -> None:
+    server.pause_workers()
+    async with client_for(server, f"cancel1-{anyio_backend}") as client:
+        with anyio.move_on_after(0.6) as scope:
+            await client.complete(ASK)
+        assert scope.cancelled_caught
+
+
+@pytest.mark.anyio
+async def test_cancelling_one_task_leaves_the_others_running(
+    server: LocalServer, clean: None, anyio_backend: str
+) -> None:
+    # Two users share one connection pool (one httpx client); one of them is cancelled.
+    import httpx
+
+    results: list[str] = []
+    async with httpx.AsyncClient() as http:
+        first = AsyncClient(
+            base_url=server.url,
+            debug_user=f"a-{anyio_backend}",
+            model="_lorem",
+            env={},
+            http_client=http,
+        )
+        second = AsyncClient(
+            base_url=server.url,
+            debug_user=f"b-{anyio_backend}",
+            model="_lorem",
+            env={},
+            http_client=http,
+        )
+
+        async def ask() -> None:
+            results.append(await first.complete(ASK))
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(ask)
+            for delay in (0.0, 0.01, 0.03, 0.1):  # cancel at different points of the flow
+                with anyio.move_on_after(delay):
+                    await second.complete(ASK)
+        await first.aclose()
+        await second.aclose()
+    assert len(results) == 1
+    assert results[0]
+
+
+@pytest.mark.anyio
+async def test_an_abandoned_async_stream_warns_and_its_chat_goes_with_the_client(
+    server: LocalServer, clean: None, anyio_backend: str
+) -> None:
+    client = client_for(server, f"gc-{anyio_backend}")
+    stream = client.stream(ASK)
+    await stream.__anext__()  # started: the chat exists and the stream holds a connection
+    assert server.chats_alive() >= 1
+    del stream
+    with pytest.warns(ResourceWarning, match="garbage-collected"):
+        gc.collect()
+    await client.aclose()  # the client deletes what abandoned streams left behind
+
+
+def test_an_abandoned_sync_stream_is_cleaned_up_by_the_next_request(
+    server: LocalServer, clean: None
+) -> None:
+    from openassistant_sdk import Client
+
+    with Client(base_url=server.url, debug_user="gc-sync", model="_lorem", env={}) as client:
+        stream = client.stream(ASK)
+        next(stream)
+        del stream
+        with pytest.warns(ResourceWarning, match="garbage-collected"):
+            gc.collect()
+        assert server.chats_alive() >= 1
+        client.models()  # any request first finishes what was abandoned
+        assert server.chats_alive() == 0
