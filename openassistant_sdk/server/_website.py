@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, quote, unquote
+from urllib.parse import quote
 
-import attrs
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -23,6 +20,23 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ._chat_routes import INTERNAL_KEY, REQUEST_KEY
 from ._faults import STREAM_ACTIONS
+from ._nextjs import (
+    UNDEFINED,
+    Answer,
+    Escaped,
+    Session,
+    answer,
+    destructure,
+    js_stringify,
+    js_truthy,
+    next_end,
+    next_internal_error,
+    next_json,
+    parse_next_body,
+    query_value,
+    session_token,
+    url_part,
+)
 from ._sse import EventSink, run_event_stream
 from ._upstream import UpstreamResponse, call_upstream, stream_upstream
 
@@ -31,102 +45,7 @@ if TYPE_CHECKING:
 
 __all__ = ["WebsiteRoutes"]
 
-_COOKIE_NAMES = ("__Secure-next-auth.session-token", "next-auth.session-token")
-_NEXT_JSON = "application/json; charset=utf-8"
 _ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
-
-
-class _Undefined:
-    def __repr__(self) -> str:
-        return "undefined"
-
-
-#: JavaScript's `undefined`: dropped by `JSON.stringify`, rendered "undefined" in URLs.
-UNDEFINED: Any = _Undefined()
-
-
-class _Escaped(Exception):
-    """An exception escaping a Next.js API handler: a 500 `Internal Server Error`."""
-
-
-@attrs.frozen
-class Session:
-    """The next-auth JWT fields the website forwards (1.4)."""
-
-    user_id: str
-    name: str
-
-
-def _js_number(value: Any) -> Any:
-    # JSON.parse makes every number a double; JSON.stringify prints integral ones without a
-    # fraction and big ones rounded (a u64 seed over 2**53 loses its last digits).
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return value
-    if isinstance(value, float):
-        return int(value) if value.is_integer() and abs(value) < 1e21 else value
-    if abs(value) <= 2**53:
-        return value
-    return int(Decimal(repr(float(value))))
-
-
-def _js_value(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _js_value(v) for k, v in value.items() if v is not UNDEFINED}
-    if isinstance(value, list):
-        return [None if v is UNDEFINED else _js_value(v) for v in value]
-    return _js_number(value)
-
-
-def js_stringify(value: Any) -> str:
-    """`JSON.stringify` of a value decoded from JSON: compact, non-ASCII kept."""
-    return json.dumps(_js_value(value), separators=(",", ":"), ensure_ascii=False)
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(name)  # JSON.parse rejects NaN and Infinity
-
-
-def _next_json(payload: Any, status: int = 200) -> Response:
-    return Response(js_stringify(payload).encode(), status_code=status, media_type=_NEXT_JSON)
-
-
-def _next_end(status: int) -> Response:
-    return Response(b"", status_code=status)
-
-
-def _next_internal_error() -> Response:
-    # Next.js' `sendError(res, 500, "Internal Server Error")`: text, no content type.
-    return Response(b"Internal Server Error", status_code=500)
-
-
-def _fields(body: Any) -> dict[str, Any]:
-    # `const {chat_id, ...data} = req.body`: destructuring null throws; strings and arrays
-    # have no named fields.
-    if body is None:
-        raise _Escaped("cannot destructure null")
-    return dict(body) if isinstance(body, dict) else {}
-
-
-def _js_truthy(value: Any) -> bool:
-    if value is None or value is UNDEFINED or value is False or value == "":
-        return False
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return value == value and value != 0  # NaN and 0 are falsy
-    return True  # objects and arrays, even empty ones
-
-
-def _url_part(value: Any) -> str:
-    if isinstance(value, dict):
-        return "[object Object]"
-    if value is UNDEFINED:
-        return "undefined"
-    if value is None:
-        return "null"
-    if isinstance(value, list):
-        return ",".join(_url_part(v) for v in value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(_js_number(value))
 
 
 class WebsiteRoutes:
@@ -159,24 +78,8 @@ class WebsiteRoutes:
 
     # -- request plumbing ----------------------------------------------------------------------
     def session(self, request: Request) -> Session | None:
-        """Return the next-auth session of the request, or None (next-auth `getToken`, 1.1).
-
-        The session cookie (chunks `.0`, `.1`, ... reassembled) wins; without it an
-        `Authorization: Bearer <token>` header is read.
-        """
-        token = ""
-        for name in _COOKIE_NAMES:
-            chunks = {k: v for k, v in request.cookies.items() if k.startswith(name)}
-            if chunks:
-                token = "".join(
-                    chunks[k] for k in sorted(chunks, key=lambda k: _chunk_index(k, name))
-                )
-                break
-        if not token:
-            auth = request.headers.get("authorization", "")
-            scheme, _, rest = auth.partition(" ")
-            if scheme == "Bearer":
-                token = unquote(rest.split(" ")[0])
+        """Return the next-auth session of the request, or None (1.1)."""
+        token = session_token(request)
         if not token:
             return None
         valid = self.core.config.session_tokens
@@ -202,14 +105,14 @@ class WebsiteRoutes:
         """Parse the body, check the session and the chat gate, like `withoutRole` does.
 
         Raises:
-            _Answer: With the response to send instead (400, 403, 404).
+            Answer: With the response to send instead (400, 403, 404).
         """
-        body = _parse_next_body(await request.body(), request.headers.get("content-type"))
+        body = parse_next_body(await request.body(), request.headers.get("content-type"))
         session = self.session(request)
         if session is None:
-            raise _Answer(_next_end(403))
+            raise Answer(next_end(403))
         if gated and not self.core.config.enable_chat:
-            raise _Answer(_next_end(404))
+            raise Answer(next_end(404))
         return session, body
 
     def _headers(self, session: Session) -> dict[str, str]:
@@ -239,80 +142,80 @@ class WebsiteRoutes:
         """Call upstream and return its data; a non-2xx status makes the handler throw."""
         response = await self.call(request, session, method, url, data)
         if not response.ok:
-            raise _Escaped(f"upstream answered {response.status}")
+            raise Escaped(f"upstream answered {response.status}")
         return response.data()
 
     # -- routes --------------------------------------------------------------------------------
     async def index(self, request: Request) -> Response:
         """`/api/chat`: list, get, create, delete and update chats (1.2)."""
-        return await _answer(self._index(request))
+        return await answer(self._index(request))
 
     async def _index(self, request: Request) -> Response:
         session, body = await self.prepare(request)
         method = request.method
         if method == "GET":
-            chat_id = _query(request, "chat_id")
+            chat_id = query_value(request, "chat_id")
             if chat_id is not UNDEFINED and chat_id != "":
-                response = await self.call(request, session, "GET", f"/chats/{_url_part(chat_id)}")
+                response = await self.call(request, session, "GET", f"/chats/{url_part(chat_id)}")
                 # `get_chat` swallows every error and returns nothing: 404 (1.2).
-                return _next_json(response.data()) if response.ok else _next_end(404)
+                return next_json(response.data()) if response.ok else next_end(404)
             params: dict[str, str] = {"limit": "20"}
             for name in ("before", "after", "include_hidden"):
-                value = _query(request, name)
+                value = query_value(request, name)
                 if value is not UNDEFINED and value != "":
-                    params[name] = _url_part(value)
+                    params[name] = url_part(value)
             query = "&".join(f"{k}={quote(v, safe='')}" for k, v in params.items())
-            return _next_json(await self.call_ok(request, session, "GET", f"/chats?{query}"))
+            return next_json(await self.call_ok(request, session, "GET", f"/chats?{query}"))
         if method == "POST":
             response = await self.call(request, session, "POST", "/chats", "")
             if response.status == 404:  # the user row does not exist yet: create it, retry
                 await self.call_ok(request, session, "POST", "/auth/trusted")
                 response = await self.call(request, session, "POST", "/chats", "")
             if not response.ok:
-                raise _Escaped("create_chat failed")
-            return _next_json(response.data())
+                raise Escaped("create_chat failed")
+            return next_json(response.data())
         if method == "DELETE":
-            chat_id = _url_part(_query(request, "chat_id"))
+            chat_id = url_part(query_value(request, "chat_id"))
             await self.call_ok(request, session, "DELETE", f"/chats/{chat_id}")
-            return _next_end(200)
+            return next_end(200)
         if method == "PUT":
-            fields = _fields(body)
-            chat_id = _url_part(fields.pop("chat_id", UNDEFINED))
+            fields = destructure(body)
+            chat_id = url_part(fields.pop("chat_id", UNDEFINED))
             await self.call_ok(request, session, "PUT", f"/chats/{chat_id}", fields)
-            return _next_end(200)
-        return _next_end(404)
+            return next_end(200)
+        return next_end(404)
 
     async def message(self, request: Request) -> Response:
         """`GET /api/chat/message?chat_id=&message_id=`."""
-        return await _answer(self._message(request))
+        return await answer(self._message(request))
 
     async def _message(self, request: Request) -> Response:
         session, _ = await self.prepare(request)
-        chat_id = _url_part(_query(request, "chat_id"))
-        message_id = _url_part(_query(request, "message_id"))
+        chat_id = url_part(query_value(request, "chat_id"))
+        message_id = url_part(query_value(request, "message_id"))
         data = await self.call_ok(
             request, session, "GET", f"/chats/{chat_id}/messages/{message_id}"
         )
-        return _next_json(data) if _js_truthy(data) else _next_end(400)
+        return next_json(data) if js_truthy(data) else next_end(400)
 
     async def prompter_message(self, request: Request) -> Response:
         """`POST /api/chat/prompter_message`: upstream errors as `{"message": detail}`."""
-        return await _answer(self._post_message(request, "prompter_message"))
+        return await answer(self._post_message(request, "prompter_message"))
 
     async def assistant_message(self, request: Request) -> Response:
         """`POST /api/chat/assistant_message`: the body minus `chat_id` goes upstream."""
-        return await _answer(self._post_message(request, "assistant_message"))
+        return await answer(self._post_message(request, "assistant_message"))
 
     async def _post_message(self, request: Request, kind: str) -> Response:
         session, body = await self.prepare(request)
-        fields = _fields(body)
-        chat_id = _url_part(fields.pop("chat_id", UNDEFINED))
+        fields = destructure(body)
+        chat_id = url_part(fields.pop("chat_id", UNDEFINED))
         response = await self.call(request, session, "POST", f"/chats/{chat_id}/{kind}", fields)
         if response.ok:
-            return _next_json(response.data())
+            return next_json(response.data())
         data = response.data()
         detail = data.get("detail") if isinstance(data, dict) else None
-        return _next_json(
+        return next_json(
             {"message": "Something went wrong" if detail is None else detail}, response.status
         )
 
@@ -320,10 +223,10 @@ class WebsiteRoutes:
         """`/api/chat/events?chat_id=&message_id=` (any method): the stream, piped."""
         try:
             session, _ = await self.prepare(request)
-        except _Answer as answer:
+        except Answer as answer:
             return answer.response
-        chat_id = _url_part(_query(request, "chat_id"))
-        message_id = _url_part(_query(request, "message_id"))
+        chat_id = url_part(query_value(request, "chat_id"))
+        message_id = url_part(query_value(request, "message_id"))
         identity = request.scope.get(REQUEST_KEY)
         fault = self.core.faults.take(STREAM_ACTIONS, *identity) if identity else None
         return _PipedEvents(
@@ -332,16 +235,16 @@ class WebsiteRoutes:
 
     async def vote(self, request: Request) -> Response:
         """`POST /api/chat/vote`: 400 `Invalid score` unless score is -1, 0 or 1."""
-        return await _answer(self._vote(request))
+        return await answer(self._vote(request))
 
     async def _vote(self, request: Request) -> Response:
         session, body = await self.prepare(request)
-        fields = _fields(body)
+        fields = destructure(body)
         score = fields.get("score", UNDEFINED)
         if isinstance(score, bool) or not isinstance(score, int | float) or score not in (-1, 0, 1):
             return Response(b"Invalid score", status_code=400)
-        chat_id = _url_part(fields.get("chat_id", UNDEFINED))
-        message_id = _url_part(fields.get("message_id", UNDEFINED))
+        chat_id = url_part(fields.get("chat_id", UNDEFINED))
+        message_id = url_part(fields.get("message_id", UNDEFINED))
         data = await self.call_ok(
             request,
             session,
@@ -349,17 +252,17 @@ class WebsiteRoutes:
             f"/chats/{chat_id}/messages/{message_id}/votes",
             {"score": score},
         )
-        return _next_json(data)
+        return next_json(data)
 
     async def message_eval(self, request: Request) -> Response:
         """`POST /api/chat/message_eval`."""
-        return await _answer(self._message_eval(request))
+        return await answer(self._message_eval(request))
 
     async def _message_eval(self, request: Request) -> Response:
         session, body = await self.prepare(request)
-        fields = _fields(body)
-        chat_id = _url_part(fields.get("chat_id", UNDEFINED))
-        message_id = _url_part(fields.get("message_id", UNDEFINED))
+        fields = destructure(body)
+        chat_id = url_part(fields.get("chat_id", UNDEFINED))
+        message_id = url_part(fields.get("message_id", UNDEFINED))
         payload = {"inferior_message_ids": fields.get("inferior_message_ids", UNDEFINED)}
         data = await self.call_ok(
             request,
@@ -368,80 +271,34 @@ class WebsiteRoutes:
             f"/chats/{chat_id}/messages/{message_id}/message_evals",
             payload,
         )
-        return _next_json(data)
+        return next_json(data)
 
     async def models(self, request: Request) -> Response:
         """`GET /api/chat/models`: the inference server's model configs."""
-        return await _answer(self._models(request))
+        return await answer(self._models(request))
 
     async def _models(self, request: Request) -> Response:
         session, _ = await self.prepare(request)
-        return _next_json(await self.call_ok(request, session, "GET", "/configs/model_configs"))
+        return next_json(await self.call_ok(request, session, "GET", "/configs/model_configs"))
 
     async def plugins(self, request: Request) -> Response:
         """`GET /api/chat/plugins` (not gated by `ENABLE_CHAT`)."""
-        return await _answer(self._plugins(request))
+        return await answer(self._plugins(request))
 
     async def _plugins(self, request: Request) -> Response:
         session, _ = await self.prepare(request, gated=False)
         data = await self.call_ok(request, session, "GET", "/configs/builtin_plugins")
-        return _next_json(data) if _js_truthy(data) else _next_end(400)
+        return next_json(data) if js_truthy(data) else next_end(400)
 
     async def plugin_config(self, request: Request) -> Response:
         """`POST /api/chat/plugin_config` (not gated by `ENABLE_CHAT`)."""
-        return await _answer(self._plugin_config(request))
+        return await answer(self._plugin_config(request))
 
     async def _plugin_config(self, request: Request) -> Response:
         session, body = await self.prepare(request, gated=False)
-        plugin = _fields(body).get("plugin", UNDEFINED)
+        plugin = destructure(body).get("plugin", UNDEFINED)
         data = await self.call_ok(request, session, "POST", "/configs/plugin_config", plugin)
-        return _next_json(data) if _js_truthy(data) else _next_end(400)
-
-
-class _Answer(Exception):
-    """Carries a response that ends the handler early."""
-
-    def __init__(self, response: Response) -> None:
-        super().__init__(response.status_code)
-        self.response = response
-
-
-async def _answer(handler: Any) -> Response:
-    try:
-        response: Response = await handler
-        return response
-    except _Answer as answer:
-        return answer.response
-    except _Escaped:
-        return _next_internal_error()
-
-
-def _chunk_index(cookie_name: str, base: str) -> int:
-    suffix = cookie_name[len(base) :].lstrip(".")
-    return int(suffix) if suffix.isdigit() else 0
-
-
-def _query(request: Request, name: str) -> Any:
-    values = request.query_params.getlist(name)
-    if not values:
-        return UNDEFINED
-    return values[0] if len(values) == 1 else values
-
-
-def _parse_next_body(raw: bytes, content_type: str | None) -> Any:
-    # Next.js `parseBody`: JSON for JSON types ({} when empty), form fields, else the text.
-    media = (content_type or "text/plain").split(";")[0].strip().lower()
-    text = raw.decode("utf-8", "replace")
-    if media in ("application/json", "application/ld+json"):
-        if not text:
-            return {}
-        try:
-            return json.loads(text, parse_constant=_reject_constant)
-        except ValueError:
-            raise _Answer(Response(b"Invalid JSON", status_code=400)) from None
-    if media == "application/x-www-form-urlencoded":
-        return dict(parse_qsl(text, keep_blank_values=True))
-    return text
+        return next_json(data) if js_truthy(data) else next_end(400)
 
 
 class _PipedEvents(Response):
@@ -482,7 +339,7 @@ class _PipedEvents(Response):
             routes._extra_scope(self._request),
         ) as upstream:
             if not upstream.ok:
-                await _next_internal_error()(scope, receive, send)
+                await next_internal_error()(scope, receive, send)
                 return
 
             async def pipe(sink: EventSink) -> None:

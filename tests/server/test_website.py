@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from openassistant_sdk.server import Fault
-from openassistant_sdk.server._website import js_stringify
+from openassistant_sdk.server._nextjs import js_stringify
 from openassistant_sdk.testing import LocalServer
 
 from .helpers import CHAT_LIST_KEYS, MESSAGE_READ_KEYS, events_of, joined, read_stream, unique_user
