@@ -239,3 +239,11 @@ def test_json_passes_through_javascript_numbers() -> None:
     assert js_stringify({"seed": 13898165879698778810, "t": 1.0, "p": 0.95, "s": "é"}) == (
         '{"seed":13898165879698778000,"t":1,"p":0.95,"s":"é"}'
     )
+
+
+def test_the_list_pages_by_twenty(web: httpx.Client) -> None:
+    created = [web.post("/api/chat").json()["id"] for _ in range(21)]
+    first = web.get("/api/chat").json()
+    assert [c["id"] for c in first["chats"]] == created[::-1][:20]
+    rest = web.get("/api/chat", params={"after": first["next"]}).json()
+    assert [c["id"] for c in rest["chats"]] == created[:1]
