@@ -116,6 +116,7 @@ class LocalServer:
             sock.close()
 
     def __enter__(self) -> LocalServer:
+        """Start the server (see `start`)."""
         return self.start()
 
     def __exit__(
@@ -124,6 +125,7 @@ class LocalServer:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        """Stop the server (see `stop`)."""
         self.stop()
 
     # -- addresses ---------------------------------------------------------------------------
