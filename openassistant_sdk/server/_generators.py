@@ -7,6 +7,7 @@ upstream's `text_to_events` does, so the joined tokens equal the final content (
 from __future__ import annotations
 
 import random
+import re
 
 from ._data import LOREM_WORDS
 
@@ -34,10 +35,24 @@ def lorem_paragraph(rng: random.Random) -> str:
 
 
 def echo_tokens(content: str, max_new_tokens: int) -> list[str]:
-    """Return the prompter's words as tokens, at most `max_new_tokens` of them."""
-    tokens = word_tokens(content)[: max(max_new_tokens, 0)]
-    if tokens:
-        tokens[-1] = tokens[-1].rstrip(" ")
+    """Return the prompter's text as tokens, at most `max_new_tokens` of them.
+
+    Each token is a word with the whitespace after it, so an echo is exact: newlines and
+    runs of spaces survive, and the joined tokens are the prompt (or its first words).
+    """
+    every = _exact_tokens(content)
+    tokens = every[: max(max_new_tokens, 0)]
+    if len(tokens) < len(every) and tokens:
+        tokens[-1] = tokens[-1].rstrip()  # a cut reply ends on a word, as upstream's would
+    return tokens
+
+
+def _exact_tokens(content: str) -> list[str]:
+    # "  a b\nc " -> ["  a ", "b\n", "c "]: leading whitespace joins the first word.
+    tokens = re.findall(r"\S+\s*", content)
+    lead = content[: len(content) - len(content.lstrip())]
+    if tokens and lead:
+        tokens[0] = lead + tokens[0]
     return tokens
 
 
