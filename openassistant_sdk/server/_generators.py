@@ -1,7 +1,8 @@
 """The built-in models that need no weights: upstream's `_lorem` and a local `echo`.
 
-Both emit one word per token with a trailing space, the last word without one, exactly as
-upstream's `text_to_events` does, so the joined tokens equal the final content (10.8).
+`_lorem` emits one word per token with a trailing space, the last without, as upstream's
+`text_to_events` does; `echo` keeps the prompt's own whitespace. Either way the joined
+tokens equal the final content (10.8).
 """
 
 from __future__ import annotations

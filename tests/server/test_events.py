@@ -123,6 +123,12 @@ def test_lorem_model_as_upstream(api: Api) -> None:
     assert "".join(tokens) == events[-1]["message"]["content"]
 
 
+def test_echo_is_exact(api: Api) -> None:
+    prompt = "System: be brief\nUser:  hello   there\nAssistant:"
+    chat_id, reply = api.pending_message(prompt, model="echo")
+    assert api.wait_state(chat_id, reply["id"], {"complete"})["content"] == prompt
+
+
 def test_echo_honours_max_new_tokens(api: Api) -> None:
     chat_id, reply = api.pending_message("a b c d e", model="echo", max_new_tokens=3)
     done = api.wait_state(chat_id, reply["id"], {"complete"})
