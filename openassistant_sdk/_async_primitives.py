@@ -45,14 +45,17 @@ class Lock:
 class ShieldCancellation:
     """Run cleanup to its end even if the task is being cancelled, but no longer than a bound."""
 
-    def __init__(self, timeout: float) -> None:
+    def __init__(self, timeout: float | None) -> None:
         self._scope = anyio.CancelScope(shield=True)
         self._timeout = timeout
         self._inner: anyio.CancelScope | None = None
 
     def __enter__(self) -> None:
         self._scope.__enter__()
-        self._inner = anyio.move_on_after(self._timeout)
+        # No bound of its own (None): the requests inside are bounded by their timeouts.
+        self._inner = anyio.move_on_after(
+            self._timeout if self._timeout is not None else float("inf")
+        )
         self._inner.__enter__()
 
     def __exit__(

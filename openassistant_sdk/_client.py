@@ -184,6 +184,14 @@ class Client:
         env: Mapping[str, str] | None = None,
     ) -> None:
         setup_from_env()
+        self._init_kwargs: dict[str, Any] = {
+            "base_url": base_url, "api": api, "session_token": session_token, "cookies": cookies,
+            "token": token, "debug_user": debug_user, "trusted_client": trusted_client,
+            "model": model, "sampling": sampling, "timeout": timeout, "max_retries": max_retries,
+            "retry": retry, "stall_timeout": stall_timeout, "stream_timeout": stream_timeout,
+            "headers": headers, "on_malformed": on_malformed, "recover": recover,
+            "user_agent": user_agent, "env": env,
+        }  # fmt: skip
         self._options, self._credentials = resolve(
             env=os.environ if env is None else env,
             base_url=base_url,
@@ -242,6 +250,50 @@ class Client:
 
     def __repr__(self) -> str:
         return f"<Client api={self._options.api!r} base_url={self._options.base_url!r}>"
+
+    def with_options(
+        self,
+        *,
+        base_url: str | None = None,
+        api: Literal["website", "inference"] | None = None,
+        session_token: str | None = None,
+        cookies: Mapping[str, str] | CookieJar | httpx.Cookies | None = None,
+        token: str | None = None,
+        debug_user: str | None = None,
+        trusted_client: TrustedClient | None = None,
+        model: str | None = None,
+        sampling: SamplingParameters | None = None,
+        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        stall_timeout: float | None | NotGiven = NOT_GIVEN,
+        stream_timeout: float | None | NotGiven = NOT_GIVEN,
+    ) -> Client:
+        """Return a client with some options changed that shares this one's connections.
+
+        For a service acting for many users: one connection pool, a client per user
+        (``client.with_options(debug_user="bob")``). New credentials replace all the old
+        ones. The copy does not close the shared connections; close this client last.
+        """
+        kwargs = dict(self._init_kwargs)
+        credentials = {
+            "session_token": session_token, "cookies": cookies, "token": token,
+            "debug_user": debug_user, "trusted_client": trusted_client,
+        }  # fmt: skip
+        if any(value is not None for value in credentials.values()):
+            kwargs.update(credentials)
+        changes = {"base_url": base_url, "api": api, "model": model, "sampling": sampling}
+        kwargs.update({name: value for name, value in changes.items() if value is not None})
+        for name, value in (
+            ("timeout", timeout), ("max_retries", max_retries),
+            ("stall_timeout", stall_timeout), ("stream_timeout", stream_timeout),
+        ):  # fmt: skip
+            if not isinstance(value, NotGiven):
+                kwargs[name] = value
+        if not isinstance(max_retries, NotGiven):
+            kwargs["retry"] = None
+        copy = type(self)(http_client=self._http, **kwargs)
+        copy._timeout = copy._timeout or self._timeout
+        return copy
 
     @property
     def options(self) -> ClientOptions:
@@ -473,15 +525,13 @@ class Client:
 
     def _create_chat_info(self) -> ChatInfo:
         # Shielded: cancelled half-way, the chat would exist on the server with nobody
-        # knowing its id. Finished, the caller's cleanup can delete it.
+        # knowing its id. Finished, the caller's cleanup can delete it. The request's own
+        # timeouts bound the wait.
         info: ChatInfo | None = None
-        shield = primitives.ShieldCancellation(self._options.cleanup_timeout)
-        with shield:
+        with primitives.ShieldCancellation(None):
             info = ChatInfo.from_json(self._json(self._routes.create_chat()))
-        if info is None:
-            raise APITimeoutError(
-                f"creating a chat took longer than {self._options.cleanup_timeout}s"
-            )
+        if info is None:  # a shield without a bound never cuts the request short
+            raise APITimeoutError("creating a chat was cut short")
         return info
 
     def get_chat(self, chat_id: str) -> ChatInfo:

@@ -45,7 +45,7 @@ class Lock:
 class ShieldCancellation:
     """Nothing to shield in blocking code; kept so both clients read the same."""
 
-    def __init__(self, timeout: float) -> None:
+    def __init__(self, timeout: float | None) -> None:
         self._timeout = timeout
 
     def __enter__(self) -> None:
