@@ -104,6 +104,10 @@ def _base_url(value: str) -> tuple[str, str, str]:
         raise ValueError(f"base_url must be an http:// or https:// URL with a host, not {value!r}")
     if parts.query or parts.fragment or parts.username or parts.password:
         raise ValueError("base_url must not carry a query, a fragment or credentials")
+    try:
+        parts.port  # noqa: B018 - reading it validates it
+    except ValueError:
+        raise ValueError(f"base_url has an invalid port: {value!r}") from None
     path = parts.path.rstrip("/")
     # The seed's provider names the chat page (oa-protocol.md 7): the API lives at the root.
     if path in ("/chat", "/api/chat", "/api"):
@@ -145,12 +149,15 @@ def resolve(
     explicit = any(
         x is not None for x in (session_token, cookies, token, debug_user, trusted_client)
     )
-    resolved_api = api or env.get("OPENASSISTANT_API") or None
+    # Precedence: the api argument, then what explicit credentials imply, then the environment.
+    resolved_api = api or None
     if resolved_api is None:
         if token is not None or debug_user is not None or trusted_client is not None:
             resolved_api = "inference"
         elif session_token is not None or cookies is not None:
             resolved_api = "website"
+        elif env.get("OPENASSISTANT_API"):
+            resolved_api = env["OPENASSISTANT_API"]
         elif env.get("OPENASSISTANT_TOKEN") or env.get("OPENASSISTANT_DEBUG_USER"):
             resolved_api = "inference"
         else:
@@ -196,6 +203,9 @@ def resolve(
         raise ValueError(f"model must be a non-empty model config name, not {model!r}")
     if on_malformed not in ("raise", "skip"):
         raise ValueError(f"on_malformed must be 'raise' or 'skip', not {on_malformed!r}")
+    size: object = max_event_size  # callers without type checking may pass anything
+    if isinstance(size, bool) or not isinstance(size, int) or size < 64:
+        raise ValueError(f"max_event_size must be an integer of at least 64 bytes, not {size!r}")
     recoveries = untyped["max_recoveries"]
     if isinstance(recoveries, bool) or not isinstance(recoveries, int) or recoveries < 0:
         raise ValueError(f"max_recoveries must be an integer >= 0, not {max_recoveries!r}")

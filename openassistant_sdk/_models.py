@@ -256,6 +256,8 @@ class WorkParameters:
         """Build from a message's ``work_parameters``."""
         data = _mapping(obj, "work_parameters")
         plugins = data.get("plugins") or []
+        if not isinstance(plugins, list):
+            raise InvalidResponseError("work_parameters plugins is not a list")
         return cls(
             model_config=ModelInfo.from_json(data.get("model_config")),
             sampling_parameters=SamplingParameters.from_json(data.get("sampling_parameters") or {}),

@@ -112,11 +112,21 @@ def _assistant_body(
     return body
 
 
+_ID_FORBIDDEN = frozenset("/?#%\\")
+
+
 def _check_id(name: str, value: object) -> str:
     # Ids go into URL paths: refuse anything that would change the path (a typed error, not
     # a request to the wrong route).
-    if not isinstance(value, str) or not value or "/" in value or "?" in value or "#" in value:
-        raise ValueError(f"{name} must be a non-empty id string without '/' or '?', not {value!r}")
+    if (
+        not isinstance(value, str)
+        or value in ("", ".", "..")
+        or any(c in _ID_FORBIDDEN or ord(c) < 0x21 or ord(c) == 0x7F for c in value)
+    ):
+        raise ValueError(
+            f"{name} must be a non-empty id without '/', '?', '#', '%', '\\', whitespace,"
+            f" and not '.' or '..', not {value!r}"
+        )
     return value
 
 
@@ -401,7 +411,7 @@ class WebsiteRoutes:
             api=self.api,
             method="GET",
             path="/api/chat",
-            params=(("chat_id", _check_id("chat_id", chat_id)),),
+            params=(("chat_id", _query_id("chat_id", chat_id)),),
         )
 
     def update_chat(self, chat_id: str, changes: dict[str, Any]) -> RequestSpec:
@@ -418,7 +428,7 @@ class WebsiteRoutes:
             api=self.api,
             method="DELETE",
             path="/api/chat",
-            params=(("chat_id", _check_id("chat_id", chat_id)),),
+            params=(("chat_id", _query_id("chat_id", chat_id)),),
         )
 
     def prompter_message(self, chat_id: str, parent_id: str | None, content: str) -> RequestSpec:
@@ -476,8 +486,8 @@ class WebsiteRoutes:
             method="GET",
             path="/api/chat/message",
             params=(
-                ("chat_id", _check_id("chat_id", chat_id)),
-                ("message_id", _check_id("message_id", message_id)),
+                ("chat_id", _query_id("chat_id", chat_id)),
+                ("message_id", _query_id("message_id", message_id)),
             ),
         )
 
@@ -489,8 +499,8 @@ class WebsiteRoutes:
             method="GET",
             path="/api/chat/events",
             params=(
-                ("chat_id", _check_id("chat_id", chat_id)),
-                ("message_id", _check_id("message_id", message_id)),
+                ("chat_id", _query_id("chat_id", chat_id)),
+                ("message_id", _query_id("message_id", message_id)),
             ),
             headers=_EVENT_HEADERS,
             stream=True,
@@ -513,6 +523,14 @@ class WebsiteRoutes:
     def models(self) -> RequestSpec:
         """``GET /api/chat/models``."""
         return RequestSpec(operation="models", api=self.api, method="GET", path="/api/chat/models")
+
+
+def _query_id(name: str, value: object) -> str:
+    # Website ids travel in the query string, which httpx encodes, so dots and percent signs
+    # cannot change the route there; separators are still refused, as no id has them.
+    if not isinstance(value, str) or not value or any(c in "/?#" for c in value):
+        raise ValueError(f"{name} must be a non-empty id without '/', '?' or '#', not {value!r}")
+    return value
 
 
 def _non_empty_str(value: object) -> bool:

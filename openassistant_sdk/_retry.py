@@ -119,7 +119,13 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
         seconds = (when - (now or datetime.now(timezone.utc))).total_seconds()
     if not math.isfinite(seconds):
         return None
+    if seconds < 0 and not _is_date(value):
+        return None  # delay-seconds is a non-negative integer (RFC 9110 10.2.3)
     return max(0.0, seconds)
+
+
+def _is_date(value: str) -> bool:
+    return not value.lstrip("+-").replace(".", "", 1).isdigit()
 
 
 def is_retryable(

@@ -8,6 +8,7 @@ interpretation"); comments (``: ping``) and events named ``ping`` are skipped (o
 from __future__ import annotations
 
 import json
+import re
 from typing import Literal
 
 from ._events import (
@@ -29,6 +30,8 @@ _TOKEN_PREFIX = b'{"event_type": "token", "text": "'
 _TOKEN_PREFIX_LEN = len(_TOKEN_PREFIX)
 _TOKEN_SUFFIX = b'"}'
 _BOM = b"\xef\xbb\xbf"
+# JSON strings carry control characters only escaped; raw ones make the event malformed.
+_CONTROL = re.compile(rb"[\x00-\x1f]")
 
 
 class EventDecoder:
@@ -114,20 +117,20 @@ class EventDecoder:
                 if not data:
                     return []
         if not self._started:
-            if not self._parts and _BOM.startswith(data[:3]) and len(data) < 3:
-                self._parts.append(data)  # too short to tell whether it is a BOM
-                self._parts_size += len(data)
-                return []
-            self._started = True
-            if self._parts:
+            if self._parts:  # the first bytes, held back until a BOM could be told apart
                 data = b"".join(self._parts) + data
                 self._parts.clear()
                 self._parts_size = 0
+            if len(data) < 3 and _BOM.startswith(data):
+                self._parts.append(data)
+                self._parts_size = len(data)
+                return []
+            self._started = True
             if data.startswith(_BOM):
                 data = data[3:]
         if b"\n" not in data and b"\r" not in data:
             self._add_partial(data)
-            return []
+            return self._result([])
         if self._parts:
             self._parts.append(data)
             data = b"".join(self._parts)
@@ -135,15 +138,26 @@ class EventDecoder:
             self._parts_size = 0
         lines = data.splitlines()  # bytes.splitlines splits on CR, LF and CRLF only
         last = data[-1]
+        partial: bytes | None = None
         if last == 13:  # CR: the line is complete, but a LF may follow in the next chunk
             self._skip_lf = True
         elif last != 10:
-            self._add_partial(lines.pop())
+            partial = lines.pop()
         if self._discarding:
-            # The oversized line ends with the first of these lines.
+            # An oversized line from an earlier chunk ends with the first of these lines.
             self._discarding = False
             lines = lines[1:]
-        return self._process(lines)
+        events = self._process(lines)
+        if partial is not None and self._error is None:
+            self._add_partial(partial)
+        return self._result(events)
+
+    def _result(self, events: list[Event]) -> list[Event]:
+        # Events before a fault are returned first; the fault is raised now only if there are
+        # none, otherwise by the next call.
+        if self._error is not None and not events:
+            raise self._error
+        return events
 
     def flush(self) -> list[Event]:
         """End the stream. An event not ended by a blank line is discarded (WHATWG).
@@ -171,8 +185,6 @@ class EventDecoder:
             self._parts_size = 0
             self._discarding = True
             self._malformed(StreamError(f"an event-stream line is longer than {self._max} bytes"))
-            if self._error is not None:
-                raise self._error
 
     def _malformed(self, error: StreamError) -> None:
         if self._raise:
@@ -187,6 +199,8 @@ class EventDecoder:
             if line:
                 if line.startswith(b"data:"):
                     data.append(line[6:] if line[5:6] == b" " else line[5:])
+                elif line == b"data":  # a field name alone: an empty value (WHATWG)
+                    data.append(b"")
                 elif line[0] != 58:  # not a ':' comment
                     self._field(line)
             elif data:
@@ -219,7 +233,7 @@ class EventDecoder:
             return None
         if payload.startswith(_TOKEN_PREFIX) and payload.endswith(_TOKEN_SUFFIX):
             raw = payload[_TOKEN_PREFIX_LEN:-2]
-            if b"\\" not in raw and b'"' not in raw:
+            if b"\\" not in raw and b'"' not in raw and not _CONTROL.search(raw):
                 try:
                     text = raw.decode()
                 except UnicodeDecodeError:
@@ -231,9 +245,11 @@ class EventDecoder:
         except StreamError as err:
             self._malformed(err)
             return None
-        except (ValueError, RecursionError) as err:  # JSONDecodeError, UnicodeDecodeError
+        except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError
             self._malformed(StreamError(f"event data is not JSON: {payload[:80]!r}"))
-            del err
+            return None
+        except (TypeError, AttributeError, KeyError) as err:  # a shape no parser foresaw
+            self._malformed(StreamError(f"event data has an unexpected shape: {err}"))
             return None
         if type(event) is TokenEvent:
             return self._token(event.text)

@@ -694,8 +694,9 @@ def test_invalid_constructor_arguments(kwargs: dict[str, Any], match: str) -> No
 def test_the_default_policy_raises_and_skipped_starts_at_zero() -> None:
     decoder = EventDecoder()
     assert decoder.skipped == 0
-    decoder.feed(b"data: nope\n\n")
-    with pytest.raises(StreamError):
+    with pytest.raises(StreamError):  # nothing came before it: raised at once
+        decoder.feed(b"data: nope\n\n")
+    with pytest.raises(StreamError):  # and again by every later call
         decoder.flush()
 
 
