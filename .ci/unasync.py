@@ -73,7 +73,10 @@ def main(argv: list[str]) -> int:
     if "--check" in argv:
         current = TARGET.read_text(encoding="utf-8") if TARGET.exists() else ""
         if current != expected:
-            print(f"{TARGET.relative_to(ROOT)} is out of date: run `python .ci/unasync.py`", file=sys.stderr)
+            print(
+                f"{TARGET.relative_to(ROOT)} is out of date: run `python .ci/unasync.py`",
+                file=sys.stderr,
+            )
             return 1
         print(f"{TARGET.relative_to(ROOT)} is up to date")
         return 0
