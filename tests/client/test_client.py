@@ -420,3 +420,19 @@ async def test_a_chat_whose_first_reply_failed_cannot_continue(make: Any, fake: 
         with pytest.raises(OpenAssistantError, match="no complete reply to continue from"):
             chat.stream("two")
         assert len(fake.requests) == sent
+
+
+async def test_with_options_shares_the_pool_and_replaces_credentials(
+    make: Any, fake: FakeOA
+) -> None:
+    client = make(debug_user="alice", model="m1")
+    other = client.with_options(token="secret-token", model="m2")
+    assert other._http is client._http
+    assert other.options.model == "m2"
+    assert other._credentials.debug_user is None  # new credentials replace the old ones
+    async with using(other.chat()) as chat:
+        await call(chat.send("hi"))
+    assert fake.requests[0].headers["authorization"] == "Bearer secret-token"
+    assert fake.bodies("assistant_message")[0]["model_config_name"] == "m2"
+    await close(other)
+    assert not client._http.is_closed  # the copy does not close the shared pool
