@@ -86,6 +86,15 @@ class SamplingParameters:
     ``max_new_tokens`` is left out of the request (the server rejects ``null`` with 422 and
     uses 1024 when the field is absent).
 
+    Attributes:
+        top_k: Sample from the k most likely tokens; an integer >= 1.
+        top_p: Nucleus sampling: the smallest set of tokens whose probability reaches p; in (0, 1].
+        typical_p: Typical sampling mass; in (0, 1].
+        temperature: Randomness; > 0 (lower is more deterministic).
+        repetition_penalty: Penalty for repeated tokens; > 0 (1 is none).
+        max_new_tokens: The most tokens to generate; an integer >= 1 (the worker may lower it
+            to fit the model's context, oa-protocol.md 4.1).
+
     Raises:
         ValueError: A value is of the wrong type or out of range.
     """
@@ -142,7 +151,13 @@ class SamplingParameters:
 
 @attrs.frozen(kw_only=True)
 class Preset:
-    """A named set of sampling parameters that the server offers (oa-protocol.md 4.2)."""
+    """A named set of sampling parameters that the server offers (oa-protocol.md 4.2).
+
+    Attributes:
+        name: The preset's name, e.g. ``k50``.
+        description: The server's description of it.
+        sampling_parameters: Its values.
+    """
 
     name: str
     description: str = ""
@@ -185,7 +200,13 @@ PRESETS: Mapping[str, Preset] = {
 
 @attrs.frozen(kw_only=True)
 class ModelConfig:
-    """A model config the server can run, with its presets (``GET /configs/model_configs``)."""
+    """A model config the server can run, with its presets (``GET /configs/model_configs``).
+
+    Attributes:
+        name: The model config name to pass as ``model=``.
+        description: The server's description (often empty).
+        presets: Its sampling presets, the UI's default first.
+    """
 
     name: str
     description: str = ""
@@ -275,7 +296,18 @@ class WorkParameters:
 class Message:
     """A message of a chat: the user's (``prompter``) or the model's (``assistant``).
 
-    ``content`` is ``None`` while an assistant message is not complete (oa-protocol.md 2.4).
+    Attributes:
+        id: The message id (a UUIDv7 string, so ids sort by creation time).
+        chat_id: The chat it belongs to.
+        parent_id: The message it answers; ``None`` for a chat's first message.
+        role: ``"prompter"`` or ``"assistant"``.
+        state: ``manual`` (prompter messages), ``pending``, ``in_progress``, ``complete``,
+            ``aborted_by_worker``, ``cancelled`` or ``timeout`` (oa-protocol.md 5.3).
+        content: The text; ``None`` while an assistant message is not complete.
+        created_at: When it was created (timezone-aware UTC).
+        score: The user's vote: -1, 0 or 1.
+        work_parameters: How an assistant message is generated; ``None`` for prompter messages.
+        used_plugin: The plugin an assistant message used, as the server sent it.
     """
 
     id: str
@@ -321,7 +353,19 @@ class Message:
 
 @attrs.frozen(kw_only=True)
 class ChatInfo:
-    """A chat (``ChatListRead``); ``messages`` is filled only by ``get_chat`` (``ChatRead``)."""
+    """A chat (``ChatListRead``); ``messages`` is filled only by ``get_chat`` (``ChatRead``).
+
+    Attributes:
+        id: The chat id.
+        title: Its title: set from the first prompter message, or by ``update_chat``.
+        created_at: When it was created (timezone-aware UTC).
+        modified_at: When it last changed.
+        hidden: Whether it is hidden from ``list_chats`` (unless ``include_hidden``).
+        allow_data_use: Whether its messages may be used as training data.
+        active_thread_tail_message_id: The last message of the thread the UI shows (only
+            ``get_chat`` fills it).
+        messages: Every message of every branch, oldest first (only from ``get_chat``).
+    """
 
     id: str
     title: str | None = None
@@ -359,7 +403,13 @@ class ChatInfo:
 
 @attrs.frozen(kw_only=True)
 class ChatPage:
-    """One page of ``list_chats``, newest first; pass ``next`` as ``after`` for older chats."""
+    """One page of ``list_chats``, newest first; pass ``next`` as ``after`` for older chats.
+
+    Attributes:
+        chats: The chats of this page.
+        next: The cursor for the next, older page (pass it as ``after``), or ``None``.
+        prev: The cursor for the previous, newer page (pass it as ``before``), or ``None``.
+    """
 
     chats: tuple[ChatInfo, ...]
     next: str | None = None
