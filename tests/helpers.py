@@ -31,3 +31,13 @@ async def using(manager: Any) -> AsyncIterator[Any]:
 
 async def close(obj: Any) -> None:
     await call(obj.aclose() if hasattr(obj, "aclose") else obj.close())
+
+
+async def read_into(stream: Any, got: list[Any]) -> None:
+    """Read a stream (sync or async) into ``got``, inside its ``with``; errors propagate."""
+    async with using(stream):
+        if hasattr(stream, "__aiter__"):
+            async for item in stream:
+                got.append(item)
+        else:
+            got.extend(stream)

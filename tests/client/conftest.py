@@ -16,17 +16,6 @@ from .fake import FakeOA
 FAST_RETRY = RetryPolicy(max_retries=2, backoff_base=0.0, jitter=0.0)
 
 
-@pytest.fixture(params=["sync", "async", "async-trio"])
-def kind(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def anyio_backend(kind: str) -> str:
-    # The sync client runs inside the test's event loop; the async one under both backends.
-    return "trio" if kind == "async-trio" else "asyncio"
-
-
 @pytest.fixture
 def fake() -> FakeOA:
     return FakeOA()

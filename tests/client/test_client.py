@@ -26,7 +26,7 @@ from openassistant_sdk import (
     TokenEvent,
     UnprocessableEntityError,
 )
-from tests.helpers import call, close, collect, using
+from tests.helpers import call, close, collect, read_into, using
 
 from .fake import EventsScript, FakeOA, sse
 
@@ -187,12 +187,7 @@ async def test_malformed_event_raises_after_the_good_tokens(make: Any, fake: Fak
 
     async def read_all() -> None:
         async with using(client.chat()) as chat:
-            stream = chat.stream("Hi")
-            if hasattr(stream, "__aiter__"):
-                async for text in stream:
-                    got.append(text)
-            else:
-                got.extend(stream)
+            await read_into(chat.stream("Hi"), got)
 
     with pytest.raises(StreamError):
         await read_all()

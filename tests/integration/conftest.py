@@ -41,16 +41,6 @@ def _no_faults_left(server: LocalServer) -> Iterator[None]:
     server.resume_workers()
 
 
-@pytest.fixture(params=["sync", "async", "async-trio"])
-def kind(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def anyio_backend(kind: str) -> str:
-    return "trio" if kind == "async-trio" else "asyncio"
-
-
 @pytest.fixture
 def make(kind: str, server: LocalServer) -> Callable[..., Any]:
     """Build a client of the test's kind for the local server; each test gets its own user."""
@@ -79,3 +69,12 @@ def wait_for(predicate: Callable[[], bool], seconds: float = 5.0) -> bool:
             return True
         time.sleep(0.02)
     return predicate()
+
+
+@pytest.fixture
+def clean(server: LocalServer) -> Iterator[None]:
+    """After the test (and its client is closed): no chat left, no connection held."""
+    before = server.chats_alive()
+    yield
+    assert wait_for(lambda: server.chats_alive() == before), "a chat was left on the server"
+    assert wait_for(lambda: server.open_connections() == 0), "a connection was left open"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
 
 import anyio
 import pytest
@@ -11,19 +10,9 @@ import pytest
 from openassistant_sdk import AsyncClient
 from openassistant_sdk.testing import LocalServer
 
-from .conftest import wait_for
-
 pytestmark = [pytest.mark.integration]
 
 ASK = [{"role": "user", "content": "Tell me something"}]
-
-
-@pytest.fixture
-def clean(server: LocalServer) -> Iterator[None]:
-    before = server.chats_alive()
-    yield
-    assert wait_for(lambda: server.chats_alive() == before), "a chat was left on the server"
-    assert wait_for(lambda: server.open_connections() == 0), "a connection was left open"
 
 
 @pytest.fixture(params=["asyncio", "trio"])

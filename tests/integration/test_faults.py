@@ -8,7 +8,6 @@ asyncio and trio.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,21 +23,13 @@ from openassistant_sdk import (
 )
 from openassistant_sdk.server import Fault
 from openassistant_sdk.testing import LocalServer
-from tests.helpers import call, close, collect, using
+from tests.helpers import call, close, collect, read_into, using
 
 from .conftest import wait_for
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 
 ASK = [{"role": "user", "content": "Tell me something"}]
-
-
-@pytest.fixture
-def clean(server: LocalServer) -> Iterator[None]:
-    before = server.chats_alive()
-    yield
-    assert wait_for(lambda: server.chats_alive() == before), "a chat was left on the server"
-    assert wait_for(lambda: server.open_connections() == 0), "a connection was left open"
 
 
 async def reply(client: Any, **kwargs: Any) -> tuple[str, Any]:
@@ -93,18 +84,9 @@ async def test_a_malformed_event_raises_after_the_good_tokens(
     client = make()
     got: list[str] = []
 
-    async def run() -> None:
-        stream = client.stream(ASK, model="_lorem")
-        async with using(stream):
-            if hasattr(stream, "__aiter__"):
-                async for text in stream:
-                    got.append(text)
-            else:
-                got.extend(stream)
-
     async with using(client):
         with pytest.raises(StreamError, match="not JSON"):
-            await run()
+            await read_into(client.stream(ASK, model="_lorem"), got)
     assert len(got) >= 1
 
 
@@ -149,19 +131,10 @@ async def test_the_total_deadline_holds_while_tokens_flow(
     client = make(base_url=slow_server.url, stream_timeout=0.5)
     got: list[str] = []
 
-    async def run() -> None:
-        stream = client.stream(ASK, model="_lorem")
-        async with using(stream):
-            if hasattr(stream, "__aiter__"):
-                async for text in stream:
-                    got.append(text)
-            else:
-                got.extend(stream)
-
     async with using(client):
         started = time.monotonic()
         with pytest.raises(APITimeoutError, match="stream_timeout"):
-            await run()
+            await read_into(client.stream(ASK, model="_lorem"), got)
     assert 0.5 <= time.monotonic() - started < 3
     assert got  # tokens did flow before the deadline
     assert wait_for(lambda: slow_server.chats_alive() == 0)
