@@ -33,7 +33,11 @@ def assert_one_error_line(stderr: str, *needles: str) -> None:
 
 def test_prompt_streams_the_reply_to_stdout(server):
     result = run_cli("chat", *echo(server), "Hello there,  wide world")
-    assert (result.returncode, result.stdout, result.stderr) == (0, "Hello there,  wide world\n", "")
+    assert (result.returncode, result.stdout, result.stderr) == (
+        0,
+        "Hello there,  wide world\n",
+        "",
+    )
     assert server.chats_alive() == 0
 
 
