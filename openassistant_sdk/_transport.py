@@ -5,6 +5,7 @@ Both facades use it; the core never imports httpx (style.md rules 1 and 3).
 
 from __future__ import annotations
 
+import ssl
 import threading
 import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -147,9 +148,10 @@ def map_httpx_errors(spec: RequestSpec) -> Iterator[None]:
 # square of the number of concurrent requests: 200 concurrent replies spent most of their time
 # there (docs/performance.md). Spreading requests over several small pools, the least busy
 # first, keeps each scan short; a sequential flow always finds the first pool idle and so keeps
-# reusing its one connection.
+# reusing its one connection. 64 pools keep 200 concurrent replies at about 3 connections a
+# pool (16 left 12, and 1.4x the time); more pools measured no faster.
 
-DEFAULT_SHARDS = 16
+DEFAULT_SHARDS = 64
 
 
 def sharding_is_safe(proxy: object, trust_env: bool) -> bool:
@@ -159,6 +161,16 @@ def sharding_is_safe(proxy: object, trust_env: bool) -> bool:
     with a proxy configured, or one in the environment, the SDK keeps httpx's own pool.
     """
     return proxy is None and not (trust_env and urllib.request.getproxies())
+
+
+def _share_tls(kwargs: dict[str, Any]) -> dict[str, Any]:
+    # Loading the CA bundle takes ~15 ms: once for all the pools, not once per pool (16 of
+    # them made each client take a quarter of a second to build, docs/performance.md).
+    verify = kwargs.get("verify", True)
+    if isinstance(verify, ssl.SSLContext):
+        return kwargs
+    context = httpx.create_ssl_context(verify=verify, trust_env=kwargs.get("trust_env", True))
+    return {**kwargs, "verify": context}
 
 
 class _Released(httpx.AsyncByteStream, httpx.SyncByteStream):
@@ -198,15 +210,13 @@ class ShardedAsyncTransport(httpx.AsyncBaseTransport):
     """httpx's async transport, several times over, each request to the least busy one."""
 
     def __init__(self, shards: int = DEFAULT_SHARDS, **kwargs: Any) -> None:
+        kwargs = _share_tls(kwargs)
         self._pools = [httpx.AsyncHTTPTransport(**kwargs) for _ in range(shards)]
         self._busy = [0] * shards
 
     def _pick(self) -> int:
         busy = self._busy
-        best = 0
-        for index in range(1, len(busy)):
-            if busy[index] < busy[best]:
-                best = index
+        best = busy.index(min(busy))  # the first of the least busy
         busy[best] += 1
         return best
 
@@ -233,6 +243,7 @@ class ShardedTransport(httpx.BaseTransport):
     """httpx's sync transport, several times over, each request to the least busy one."""
 
     def __init__(self, shards: int = DEFAULT_SHARDS, **kwargs: Any) -> None:
+        kwargs = _share_tls(kwargs)
         self._pools = [httpx.HTTPTransport(**kwargs) for _ in range(shards)]
         self._busy = [0] * shards
         self._lock = threading.Lock()
@@ -240,10 +251,7 @@ class ShardedTransport(httpx.BaseTransport):
     def _pick(self) -> int:
         with self._lock:
             busy = self._busy
-            best = 0
-            for index in range(1, len(busy)):
-                if busy[index] < busy[best]:
-                    best = index
+            best = busy.index(min(busy))  # the first of the least busy
             busy[best] += 1
             return best
 
