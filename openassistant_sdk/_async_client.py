@@ -21,7 +21,7 @@ import httpx
 from . import _async_primitives as primitives
 from ._auth import TrustedClient
 from ._config import NOT_GIVEN, ClientOptions, NotGiven, resolve
-from ._events import ErrorEvent, Event, PendingEvent, TokenEvent
+from ._events import ErrorEvent, Event, TokenEvent
 from ._exceptions import (
     APIConnectionError,
     APITimeoutError,
@@ -1009,6 +1009,8 @@ class _AsyncTurn:
         )
         self._tracker = ReplyTracker()
         self._queue: deque[Event] = deque()
+        # What read errors of the event stream name (built once, not once per chunk).
+        self._stream_spec = client._routes.events("x", "x")
         self._resources = _Resources()
         self._finalizer: weakref.finalize[Any, Any] | None = None
         self._chunks: AsyncIterator[bytes] | None = None
@@ -1130,7 +1132,7 @@ class _AsyncTurn:
         assert self._chunks is not None
         timeout = self._read_timeout()
         try:
-            with map_httpx_errors(self._client._routes.events("x", "x")):
+            with map_httpx_errors(self._stream_spec):
                 chunk = await primitives.read_chunk(self._chunks, timeout)
         except (TimeoutError, APITimeoutError):
             await self._close_response()
@@ -1152,15 +1154,10 @@ class _AsyncTurn:
             return
         self._seen_bytes = True
         events = self._decoder.feed(chunk)
-        progress = False
-        for event in events:
-            if type(event) is not PendingEvent:
-                progress = True
-            self._queue.extend(self._tracker.accept(event))
-            if self._tracker.finished:
-                self._finish()
-                await self._drain()
-                break
+        progress, finished = self._tracker.accept_all(events, self._queue)
+        if finished:
+            self._finish()
+            await self._drain()
         now = primitives.now()
         if progress:
             self._last_progress = now
@@ -1268,7 +1265,7 @@ class _AsyncTurn:
             return
         total = 0
         try:
-            with map_httpx_errors(self._client._routes.events("x", "x")):
+            with map_httpx_errors(self._stream_spec):
                 while total < _DRAIN_BYTES:
                     chunk = await primitives.read_chunk(chunks, _DRAIN_TIMEOUT)
                     if chunk is None:
@@ -1364,8 +1361,11 @@ class AsyncReplyStream(_AsyncStreamBase):
         return self
 
     async def __anext__(self) -> str:
+        turn = self._turn
+        queue = turn._queue
         while True:
-            event = await self._turn.next_event()
+            # Events already decoded are handed out without a call into the turn.
+            event = queue.popleft() if queue else await turn.next_event()
             kind = type(event)
             if kind is TokenEvent:
                 assert isinstance(event, TokenEvent)
@@ -1400,7 +1400,8 @@ class AsyncEventStream(_AsyncStreamBase):
         return self
 
     async def __anext__(self) -> Event:
-        return await self._turn.next_event()
+        queue = self._turn._queue
+        return queue.popleft() if queue else await self._turn.next_event()
 
     async def __aenter__(self) -> AsyncEventStream:
         await self._start()

@@ -23,7 +23,7 @@ import httpx
 from . import _sync_primitives as primitives
 from ._auth import TrustedClient
 from ._config import NOT_GIVEN, ClientOptions, NotGiven, resolve
-from ._events import ErrorEvent, Event, PendingEvent, TokenEvent
+from ._events import ErrorEvent, Event, TokenEvent
 from ._exceptions import (
     APIConnectionError,
     APITimeoutError,
@@ -1011,6 +1011,8 @@ class _Turn:
         )
         self._tracker = ReplyTracker()
         self._queue: deque[Event] = deque()
+        # What read errors of the event stream name (built once, not once per chunk).
+        self._stream_spec = client._routes.events("x", "x")
         self._resources = _Resources()
         self._finalizer: weakref.finalize[Any, Any] | None = None
         self._chunks: Iterator[bytes] | None = None
@@ -1132,7 +1134,7 @@ class _Turn:
         assert self._chunks is not None
         timeout = self._read_timeout()
         try:
-            with map_httpx_errors(self._client._routes.events("x", "x")):
+            with map_httpx_errors(self._stream_spec):
                 chunk = primitives.read_chunk(self._chunks, timeout)
         except (TimeoutError, APITimeoutError):
             self._close_response()
@@ -1154,15 +1156,10 @@ class _Turn:
             return
         self._seen_bytes = True
         events = self._decoder.feed(chunk)
-        progress = False
-        for event in events:
-            if type(event) is not PendingEvent:
-                progress = True
-            self._queue.extend(self._tracker.accept(event))
-            if self._tracker.finished:
-                self._finish()
-                self._drain()
-                break
+        progress, finished = self._tracker.accept_all(events, self._queue)
+        if finished:
+            self._finish()
+            self._drain()
         now = primitives.now()
         if progress:
             self._last_progress = now
@@ -1270,7 +1267,7 @@ class _Turn:
             return
         total = 0
         try:
-            with map_httpx_errors(self._client._routes.events("x", "x")):
+            with map_httpx_errors(self._stream_spec):
                 while total < _DRAIN_BYTES:
                     chunk = primitives.read_chunk(chunks, _DRAIN_TIMEOUT)
                     if chunk is None:
@@ -1366,8 +1363,11 @@ class ReplyStream(_StreamBase):
         return self
 
     def __next__(self) -> str:
+        turn = self._turn
+        queue = turn._queue
         while True:
-            event = self._turn.next_event()
+            # Events already decoded are handed out without a call into the turn.
+            event = queue.popleft() if queue else turn.next_event()
             kind = type(event)
             if kind is TokenEvent:
                 assert isinstance(event, TokenEvent)
@@ -1402,7 +1402,8 @@ class EventStream(_StreamBase):
         return self
 
     def __next__(self) -> Event:
-        return self._turn.next_event()
+        queue = self._turn._queue
+        return queue.popleft() if queue else self._turn.next_event()
 
     def __enter__(self) -> EventStream:
         self._start()

@@ -9,9 +9,10 @@ of the delivered text are kept, so memory stays flat however long the reply.
 from __future__ import annotations
 
 import zlib
+from collections.abc import MutableSequence
 from typing import Literal
 
-from ._events import ErrorEvent, Event, MessageEvent, TokenEvent
+from ._events import ErrorEvent, Event, MessageEvent, PendingEvent, TokenEvent
 from ._models import Message
 
 __all__ = ["ReplyTracker", "recovery_step"]
@@ -60,6 +61,37 @@ class ReplyTracker:
             assert isinstance(event, ErrorEvent)
             self.error = event
         return [event]
+
+    def accept_all(self, events: list[Event], out: MutableSequence[Event]) -> tuple[bool, bool]:
+        """Record events in order up to the first terminal one, adding what the user should see.
+
+        The same as ``accept`` for each event, with the text of consecutive tokens counted
+        at once (a CRC over their concatenation equals the CRC over each in turn).
+
+        Returns:
+            Whether any event but ``pending`` was recorded (progress), and whether a terminal
+            event was: the events after it are not looked at.
+        """
+        progress = False
+        texts: list[str] = []
+        for event in events:
+            kind = type(event)
+            if kind is TokenEvent and not self.recovering:
+                texts.append(event.text)  # type: ignore[union-attr]
+                out.append(event)
+                progress = True
+                continue
+            if texts:
+                self.deliver("".join(texts))
+                texts = []
+            if kind is not PendingEvent:
+                progress = True
+            out.extend(self.accept(event))
+            if self.final is not None or self.error is not None:
+                return progress, True
+        if texts:
+            self.deliver("".join(texts))
+        return progress, False
 
     def deliver(self, text: str) -> None:
         """Count text as handed to the user."""

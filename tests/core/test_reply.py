@@ -166,3 +166,35 @@ def test_recovery_step_for_every_state(state: str, step: str) -> None:
 )
 def test_failure_text(state: str, text: Any) -> None:
     assert text in failure_text(message(None, state))
+
+
+_EVENTS = st.one_of(
+    st.builds(TokenEvent, st.text(max_size=6)),
+    st.builds(PendingEvent, st.integers(1, 3), st.integers(1, 3)),
+    st.just(MessageEvent(message("Hello world"))),
+    st.just(ErrorEvent("Timeout", None)),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(events=st.lists(_EVENTS, max_size=12), recovering=st.booleans())
+def test_accept_all_is_accept_one_by_one_up_to_the_terminal_event(
+    events: list[Any], recovering: bool
+) -> None:
+    one_by_one = ReplyTracker()
+    one_by_one.recovering = recovering
+    expected: list[Any] = []
+    progress = False
+    for event in events:
+        progress = progress or not isinstance(event, PendingEvent)
+        expected += one_by_one.accept(event)
+        if one_by_one.finished:
+            break
+    batched = ReplyTracker()
+    batched.recovering = recovering
+    out: list[Any] = []
+    assert batched.accept_all(events, out) == (progress, one_by_one.finished)
+    assert out == expected
+    assert batched.delivered == one_by_one.delivered
+    # The same CRC: what a recovery would still owe is the same.
+    assert batched.remainder(message("Hello world")) == one_by_one.remainder(message("Hello world"))
