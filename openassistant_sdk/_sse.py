@@ -30,8 +30,10 @@ _TOKEN_PREFIX = b'{"event_type": "token", "text": "'
 _TOKEN_PREFIX_LEN = len(_TOKEN_PREFIX)
 _TOKEN_SUFFIX = b'"}'
 _BOM = b"\xef\xbb\xbf"
-# JSON strings carry control characters only escaped; raw ones make the event malformed.
-_CONTROL = re.compile(rb"[\x00-\x1f]")
+# A token text read without the JSON parser must need no unescaping (no backslash), end at
+# the closing quote (no quote inside), and carry no raw control character (JSON strings
+# carry them only escaped; raw ones make the event malformed): one scan checks all three.
+_NEEDS_JSON = re.compile(rb'[\x00-\x1f"\\]')
 
 
 class EventDecoder:
@@ -233,12 +235,14 @@ class EventDecoder:
             return None
         if payload.startswith(_TOKEN_PREFIX) and payload.endswith(_TOKEN_SUFFIX):
             raw = payload[_TOKEN_PREFIX_LEN:-2]
-            if b"\\" not in raw and b'"' not in raw and not _CONTROL.search(raw):
+            if not _NEEDS_JSON.search(raw):
                 try:
                     text = raw.decode()
                 except UnicodeDecodeError:
                     self._malformed(StreamError("a token event is not valid UTF-8"))
                     return None
+                if not self._after_plugin:
+                    return TokenEvent(text)  # the common case, without a call to _token
                 return self._token(text)
         try:
             event = event_from_json(json.loads(payload))
