@@ -220,6 +220,7 @@ class AsyncClient:
                 )
             self._http = http_client
             self._owns_http = False
+            self._reads_bounded = False  # a transport of the caller's may not time reads out
         else:
             try:
                 transport = None
@@ -236,6 +237,8 @@ class AsyncClient:
                     event_hooks=dict(event_hooks) if event_hooks else None,
                 )
                 self._owns_http = True
+                # httpx's own transports bound every socket read by the request's read timeout.
+                self._reads_bounded = True
             except ImportError as err:
                 extra = "http2" if http2 else "socks"
                 raise ImportError(
@@ -291,6 +294,7 @@ class AsyncClient:
             kwargs["retry"] = None
         copy = type(self)(http_client=self._http, **kwargs)
         copy._timeout = copy._timeout or self._timeout
+        copy._reads_bounded = self._reads_bounded
         return copy
 
     @property
@@ -1130,7 +1134,14 @@ class _AsyncTurn:
     async def _pump(self) -> None:
         """Read one chunk and decode it; handle the end of the stream and broken streams."""
         assert self._chunks is not None
-        timeout = self._read_timeout()
+        # The stream was opened with the stall timeout as its HTTP read timeout. If the
+        # client's transport enforces that on every read (httpx's do) and no stream_timeout
+        # shortens it, a timer of our own per chunk would only repeat it, at a price that
+        # exceeds the rest of this method when each event comes in a chunk of its own.
+        if self._deadline is None and self._client._reads_bounded:
+            timeout = None
+        else:
+            timeout = self._read_timeout()
         try:
             with map_httpx_errors(self._stream_spec):
                 chunk = await primitives.read_chunk(self._chunks, timeout)

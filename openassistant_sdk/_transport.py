@@ -9,8 +9,8 @@ import ssl
 import threading
 import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import contextmanager
-from typing import Any
+from types import TracebackType
+from typing import Any, NoReturn
 
 import httpx
 
@@ -104,12 +104,34 @@ def _was_reset(err: BaseException) -> bool:
     return False
 
 
-@contextmanager
-def map_httpx_errors(spec: RequestSpec) -> Iterator[None]:
+def map_httpx_errors(spec: RequestSpec) -> _ErrorMap:
     """Translate httpx's exceptions into the SDK's, keeping the cause (``raise ... from``)."""
-    try:
-        yield
-    except httpx.TimeoutException as err:
+    return _ErrorMap(spec)
+
+
+class _ErrorMap:
+    # A class rather than @contextmanager: a stream enters it for every chunk, and a
+    # generator-based context manager cost more than the rest of the chunk's handling.
+    __slots__ = ("_spec",)
+
+    def __init__(self, spec: RequestSpec) -> None:
+        self._spec = spec
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if isinstance(exc, (httpx.HTTPError, httpx.InvalidURL)):
+            _raise_translated(self._spec, exc)
+
+
+def _raise_translated(spec: RequestSpec, err: httpx.HTTPError | httpx.InvalidURL) -> NoReturn:
+    if isinstance(err, httpx.TimeoutException):
         kind = _kind(err)
         what = {
             "connect": "connecting",
@@ -122,7 +144,7 @@ def map_httpx_errors(spec: RequestSpec) -> Iterator[None]:
             path=spec.log_path,
             failure=kind,
         ) from err
-    except (httpx.TransportError, httpx.DecodingError) as err:
+    if isinstance(err, (httpx.TransportError, httpx.DecodingError)):
         if isinstance(err, httpx.UnsupportedProtocol):
             raise OpenAssistantError(
                 f"unsupported URL for {spec.method} {spec.log_path}: {err}"
@@ -134,12 +156,11 @@ def map_httpx_errors(spec: RequestSpec) -> Iterator[None]:
             path=spec.log_path,
             failure=kind,
         ) from err
-    except httpx.HTTPError as err:
+    if isinstance(err, httpx.HTTPError):
         raise OpenAssistantError(
             f"{spec.method} {spec.log_path} failed: {type(err).__name__}: {err}"
         ) from err
-    except httpx.InvalidURL as err:
-        raise OpenAssistantError(f"invalid URL for {spec.method} {spec.log_path}: {err}") from err
+    raise OpenAssistantError(f"invalid URL for {spec.method} {spec.log_path}: {err}") from err
 
 
 # -- the connection pool -------------------------------------------------------------------------
