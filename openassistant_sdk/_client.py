@@ -1015,8 +1015,13 @@ class _Turn:
         )
         self._tracker = ReplyTracker()
         self._queue: deque[Event] = deque()
-        # What read errors of the event stream name (built once, not once per chunk).
-        self._stream_spec = client._routes.events("x", "x")
+        # Translates read errors of the event stream (built once, not once per chunk).
+        self._stream_errors = map_httpx_errors(client._routes.events("x", "x"))
+        # The stream is opened with the stall timeout as its HTTP read timeout. If the
+        # client's transport enforces that on every read (httpx's do) and no stream_timeout
+        # shortens it, a timer of our own per chunk would only repeat it, at a price that
+        # exceeds the rest of a chunk's handling when each event comes in a chunk of its own.
+        self._own_timer = self._deadline_span is not None or not client._reads_bounded
         self._resources = _Resources()
         self._finalizer: weakref.finalize[Any, Any] | None = None
         self._chunks: Iterator[bytes] | None = None
@@ -1135,18 +1140,12 @@ class _Turn:
 
     def _pump(self) -> None:
         """Read one chunk and decode it; handle the end of the stream and broken streams."""
-        assert self._chunks is not None
-        # The stream was opened with the stall timeout as its HTTP read timeout. If the
-        # client's transport enforces that on every read (httpx's do) and no stream_timeout
-        # shortens it, a timer of our own per chunk would only repeat it, at a price that
-        # exceeds the rest of this method when each event comes in a chunk of its own.
-        if self._deadline is None and self._client._reads_bounded:
-            timeout = None
-        else:
-            timeout = self._read_timeout()
+        chunks = self._chunks
+        assert chunks is not None
+        timeout = self._read_timeout() if self._own_timer else None
         try:
-            with map_httpx_errors(self._stream_spec):
-                chunk = primitives.read_chunk(self._chunks, timeout)
+            with self._stream_errors:
+                chunk = primitives.read_chunk(chunks, timeout)
         except (TimeoutError, APITimeoutError):
             self._close_response()
             self._expired()
@@ -1181,7 +1180,11 @@ class _Turn:
         ):
             self._close_response()
             self._expired()
-        elif events and now - max(self._last_progress, self._last_check) > _PENDING_CHECK:
+        elif (
+            not progress  # (after progress, _last_progress is now)
+            and events
+            and now - max(self._last_progress, self._last_check) > _PENDING_CHECK
+        ):
             self._last_check = now
             self._check_pending()
 
@@ -1278,7 +1281,7 @@ class _Turn:
             return
         total = 0
         try:
-            with map_httpx_errors(self._stream_spec):
+            with self._stream_errors:
                 while total < _DRAIN_BYTES:
                     chunk = primitives.read_chunk(chunks, _DRAIN_TIMEOUT)
                     if chunk is None:
