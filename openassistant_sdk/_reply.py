@@ -72,6 +72,14 @@ class ReplyTracker:
             Whether any event but ``pending`` was recorded (progress), and whether a terminal
             event was: the events after it are not looked at.
         """
+        if len(events) == 1 and type(events[0]) is TokenEvent and not self.recovering:
+            # One token, the common case when each event comes in a chunk of its own.
+            text = events[0].text
+            if text:
+                self.delivered += len(text)
+                self._crc = zlib.crc32(text.encode("utf-8", "surrogatepass"), self._crc)
+            out.append(events[0])
+            return True, False
         progress = False
         texts: list[str] = []
         for event in events:

@@ -112,6 +112,24 @@ class EventDecoder:
             raise self._error
         if not data:
             return []
+        end = len(data) - 4
+        if (
+            # One whole single-line event and nothing before it: how the server writes
+            # each event (oa-protocol.md 3.1). The same as the general path below, faster.
+            data.startswith(b"data: ")
+            and data.find(b"\r", 6) == end
+            and data.find(b"\n", 6) == end + 1
+            and data.endswith(b"\r\n\r\n")
+            and self._started
+            and not (self._skip_lf or self._parts or self._data or self._discarding)
+            and self._event_name is None
+        ):
+            event = self._decode(data[6:end])
+            if event is not None:
+                return [event]
+            if self._error is not None:
+                raise self._error
+            return []
         if self._skip_lf:
             self._skip_lf = False
             if data[:1] == b"\n":

@@ -822,3 +822,47 @@ def test_any_chunking_of_a_rendered_stream_yields_exactly_its_events(
     stream, expected = _render_stream(items, endings, ensure_ascii)
     chunks = split(stream, *(p % (len(stream) + 1) for p in positions))
     assert decode(chunks) == expected
+
+
+# --- one event per chunk, as the server writes them -----------------------------------------
+
+_PIECES = st.one_of(
+    st.builds(token, st.text(max_size=8)),
+    st.builds(pending, st.integers(1, 3), st.integers(1, 3)),
+    st.sampled_from(
+        [
+            b"data: not json\r\n\r\n",
+            b"data: {}\r\n\r\n",
+            b"data: \r\n\r\n",
+            b": ping - 2026-11-25 12:05:38.098779\r\n\r\n",
+            b"event: ping\r\n",
+            b'data: {"event_type": "token",\r\ndata:  "text": "a"}\r\n\r\n',
+            b'data: {"event_type": "token", "text": "\x01"}\r\n\r\n',
+            b'data: {"event_type": "token", "text": "a"}\n\n',
+            b'data: {"event_type": "token", "text": "b"}\r\n',
+            b"\r\n",
+            b"\r",
+            b"\xef\xbb\xbf",
+            b'data: {"event_type": "plugin_intermediate"}\r\n\r\n',
+        ]
+    ),
+)
+
+
+def _decode_all(chunks: list[bytes], policy: str) -> tuple[list[Event], int, str | None]:
+    decoder = EventDecoder(on_malformed=policy)  # type: ignore[arg-type]
+    events: list[Event] = []
+    try:
+        for chunk in chunks:
+            events += decoder.feed(chunk)
+        events += decoder.flush()
+    except StreamError as err:
+        return events, decoder.skipped, str(err)
+    return events, decoder.skipped, None
+
+
+@settings(max_examples=300, deadline=None)
+@given(pieces=st.lists(_PIECES, max_size=10), policy=st.sampled_from(["raise", "skip"]))
+def test_one_event_per_chunk_decodes_as_the_whole_stream(pieces: list[bytes], policy: str) -> None:
+    whole = _decode_all([b"".join(pieces)], policy)
+    assert _decode_all([p for p in pieces if p], policy) == whole
