@@ -123,6 +123,8 @@ def rows_for(
 
 
 def _fmt(value: float, unit: str) -> str:
+    if value != value:  # NaN: not measured
+        return "-"
     if unit == "s":
         if value < 1:
             return f"{value * 1000:.1f} ms"
