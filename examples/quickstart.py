@@ -21,7 +21,8 @@ def main() -> None:
             debug_user=os.environ.get("OPENASSISTANT_DEBUG_USER", "example"),
             model=os.environ.get("OPENASSISTANT_MODEL", "_lorem"),
             sampling=SamplingParameters.preset("k50-Precise"),
-        ) as client,client.chat() as chat
+        ) as client,
+        client.chat() as chat,
     ):  # created here, deleted at the end of the block
         stream = chat.stream("What is the capital of France?", max_new_tokens=100)
         for text in stream:

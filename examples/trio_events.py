@@ -13,9 +13,10 @@ from openassistant_sdk import AsyncClient, ErrorEvent, MessageEvent, PendingEven
 
 async def main() -> None:
     with server_url() as url:
-        async with AsyncClient(
-            base_url=url, api="inference", debug_user="trio", model="_lorem"
-        ) as client, client.chat() as chat:
+        async with (
+            AsyncClient(base_url=url, api="inference", debug_user="trio", model="_lorem") as client,
+            client.chat() as chat,
+        ):
             async for event in chat.events("Tell me a story"):
                 if isinstance(event, PendingEvent):
                     print(f"[queued: {event.queue_position} of {event.queue_size}]")
