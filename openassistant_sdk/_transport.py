@@ -85,7 +85,7 @@ def _kind(err: httpx.HTTPError) -> FailureKind:
     if isinstance(err, httpx.RemoteProtocolError) and "without sending a response" in str(err):
         # The server closed a pooled connection before answering (oa-protocol.md 10.2).
         return "disconnect"
-    if isinstance(err, httpx.ReadError) and _was_reset(err):
+    if isinstance(err, httpx.ReadError) and _was_dropped(err):
         # A reset before any answer: the same dropped connection, seen one packet later.
         return "disconnect"
     if isinstance(err, httpx.ReadTimeout):
@@ -93,12 +93,18 @@ def _kind(err: httpx.HTTPError) -> FailureKind:
     return "read"
 
 
-def _was_reset(err: BaseException) -> bool:
+def _was_dropped(err: BaseException) -> bool:
     seen: BaseException | None = err
-    for _ in range(8):  # the cause chain: httpx -> httpcore -> OSError
+    for _ in range(8):  # the cause chain: httpx -> httpcore -> (anyio ->) OSError
         if seen is None:
             return False
-        if isinstance(seen, ConnectionResetError) or "reset by peer" in str(seen).lower():
+        # EPIPE is the same drop seen from the other side: the server had closed the pooled
+        # connection (FIN) before the request arrived, the request's first bytes drew its
+        # RST, and the kernel reports a reset in that state as a broken pipe, on the next
+        # write or read (Linux tcp_reset() in CLOSE_WAIT).
+        if isinstance(seen, (ConnectionResetError, BrokenPipeError)):
+            return True
+        if "reset by peer" in str(seen).lower():
             return True
         seen = seen.__cause__ or seen.__context__
     return False

@@ -300,6 +300,38 @@ async def test_connection_errors_are_retried_then_raised(make: Any, fake: FakeOA
     assert isinstance(info.value.__cause__, httpx.ConnectError)
 
 
+def _read_error_from(cause: OSError) -> httpx.ReadError:
+    err = httpx.ReadError("")
+    err.__cause__ = cause
+    return err
+
+
+@pytest.mark.parametrize(
+    "cause", [ConnectionResetError(104, "reset"), BrokenPipeError(32, "Broken pipe")]
+)
+async def test_a_dropped_pooled_connection_is_retried_even_for_create(
+    make: Any, fake: FakeOA, cause: OSError
+) -> None:
+    # A pooled connection the server had already closed (oa-protocol.md 10.2) fails with a
+    # reset or, when the FIN came first, a broken pipe: the request never reached the server.
+    fake.fail("create_chat", _read_error_from(cause))
+    client = make()
+    chat = await call(client.create_chat())
+    assert chat.id
+    assert fake.ops().count("create_chat") == 2
+
+
+async def test_create_is_not_resent_when_it_may_have_reached_the_server(
+    make: Any, fake: FakeOA
+) -> None:
+    fake.fail("create_chat", _read_error_from(TimeoutError("no answer")))
+    client = make()
+    with pytest.raises(APIConnectionError) as info:
+        await call(client.create_chat())
+    assert info.value.failure == "read"
+    assert fake.ops().count("create_chat") == 1
+
+
 async def test_read_failure_of_assistant_message_is_not_resent(make: Any, fake: FakeOA) -> None:
     fake.fail("assistant_message", httpx.ReadError("reset"))
     client = make()
