@@ -1,9 +1,9 @@
-"""Load the wire transcripts recorded from the real server (``shared/reference/golden``).
+"""Load the wire transcripts recorded from the real server (``tests/golden``).
 
 Each numbered exchange (``## 9. events stream ...``) gives the request as sent and the
 response as received; bodies are Python ``bytes`` reprs, read with ``ast.literal_eval``.
-Tests call these helpers at run time, so a checkout without ``shared/`` beside it skips the
-golden-based tests instead of failing them.
+The transcripts are vendored unchanged from the project's reference recordings, so the
+golden-based tests run on every checkout; ``tests/golden/README.md`` says how they were made.
 """
 
 from __future__ import annotations
@@ -18,8 +18,7 @@ from typing import Any
 
 import pytest
 
-# The repository (../main) has ../shared beside it, locally and in CI.
-GOLDEN_DIR = Path(__file__).parents[3] / "shared" / "reference" / "golden"
+GOLDEN_DIR = Path(__file__).parents[1] / "golden"
 
 FULL_FLOW = "01_full_flow.txt"
 ERRORS = "02_errors.txt"
@@ -59,10 +58,7 @@ class Exchange:
 def _require(name: str) -> Path:
     path = GOLDEN_DIR / name
     if not path.is_file():
-        pytest.skip(
-            f"golden transcript {name} not found in {GOLDEN_DIR}: the shared/ reference "
-            "directory must be checked out beside the repository"
-        )
+        pytest.fail(f"golden transcript {name} is missing from {GOLDEN_DIR}")
     return path
 
 

@@ -20,7 +20,7 @@ import pytest
 
 from openassistant_sdk.testing import LocalServer
 
-GOLDEN_DIR = Path(__file__).parents[3] / "shared" / "reference" / "golden"
+GOLDEN_DIR = Path(__file__).parents[1] / "golden"
 MESSAGE_READ_KEYS = [
     "id",
     "parent_id",
@@ -241,7 +241,7 @@ def golden_body(name: str, number: int) -> bytes:
     """Return the decoded response body of exchange `number` of a golden transcript."""
     path = GOLDEN_DIR / name
     if not path.is_file():
-        pytest.skip(f"golden transcript {name} not found in {GOLDEN_DIR}")
+        pytest.fail(f"golden transcript {name} is missing from {GOLDEN_DIR}")
     text = path.read_text(encoding="utf-8")
     section = re.split(r"^## \d+\. ", text, flags=re.MULTILINE)[number]
     match = re.search(r"^-- decoded body \(\d+ bytes[^)]*\):\n\s+(b'.*')$", section, re.MULTILINE)
