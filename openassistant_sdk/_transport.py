@@ -5,7 +5,9 @@ Both facades use it; the core never imports httpx (style.md rules 1 and 3).
 
 from __future__ import annotations
 
+import errno
 import ssl
+import sys
 import threading
 import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -93,6 +95,37 @@ def _kind(err: httpx.HTTPError) -> FailureKind:
     return "read"
 
 
+def _aiohttp_failure(err: BaseException) -> tuple[FailureKind, bool] | None:
+    """Classify an error from the httpx-aiohttp transport by aiohttp's own exception.
+
+    Returns:
+        How the request failed and whether it timed out, or None when ``err`` did not come
+        from aiohttp.
+
+    That transport maps every aiohttp connection error to ``httpx.ConnectTimeout``: a
+    refused connection, a reset, a server that hung up. Taken at its word, every one would be
+    an ``APITimeoutError`` "while connecting", and the retry rules (decision 8) would take
+    any failure after sending for one before it. aiohttp's exception says which it was.
+    aiohttp is never imported here: if it is not loaded, no error came from it.
+    """
+    aiohttp = sys.modules.get("aiohttp")
+    cause = err.__cause__
+    if aiohttp is None or not isinstance(cause, aiohttp.ClientError):
+        return None
+    if isinstance(cause, aiohttp.ClientConnectorError):  # DNS, refused, TLS, proxy
+        return ("connect", False)
+    if isinstance(cause, getattr(aiohttp, "ConnectionTimeoutError", ())):  # aiohttp >= 3.10
+        return ("connect", True)
+    if isinstance(cause, aiohttp.ServerTimeoutError):
+        return ("timeout", True)
+    if isinstance(cause, aiohttp.ServerDisconnectedError) or (
+        isinstance(cause, aiohttp.ClientOSError) and cause.errno in (errno.ECONNRESET, errno.EPIPE)
+    ):
+        # Closed or reset before the answer began, as with httpx's own transport (_kind).
+        return ("disconnect", False)
+    return ("read", False)
+
+
 def _was_dropped(err: BaseException) -> bool:
     seen: BaseException | None = err
     for _ in range(8):  # the cause chain: httpx -> httpcore -> (anyio ->) OSError
@@ -137,8 +170,13 @@ class _ErrorMap:
 
 
 def _raise_translated(spec: RequestSpec, err: httpx.HTTPError | httpx.InvalidURL) -> NoReturn:
-    if isinstance(err, httpx.TimeoutException):
-        kind = _kind(err)
+    foreign = _aiohttp_failure(err)
+    if foreign is not None:
+        kind, timed_out = foreign
+    else:
+        kind = _kind(err) if isinstance(err, httpx.HTTPError) else "read"
+        timed_out = isinstance(err, httpx.TimeoutException)
+    if timed_out:
         what = {
             "connect": "connecting",
             "write": "sending the request",
@@ -155,9 +193,10 @@ def _raise_translated(spec: RequestSpec, err: httpx.HTTPError | httpx.InvalidURL
             raise OpenAssistantError(
                 f"unsupported URL for {spec.method} {spec.log_path}: {err}"
             ) from err
-        kind = _kind(err)
+        # Over aiohttp, name aiohttp's error, not the httpx class it was mapped to.
+        err_name = type(err.__cause__ if foreign is not None else err).__name__
         raise APIConnectionError(
-            f"{spec.method} {spec.log_path} failed: {type(err).__name__}: {err}",
+            f"{spec.method} {spec.log_path} failed: {err_name}: {err}",
             method=spec.method,
             path=spec.log_path,
             failure=kind,

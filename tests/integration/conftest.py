@@ -16,6 +16,39 @@ _users = itertools.count()
 FAST_RETRY = RetryPolicy(max_retries=2, backoff_base=0.01, jitter=0.0)
 
 
+@pytest.fixture(params=["sync", "async", "async-trio", "async-aiohttp"])
+def kind(request: pytest.FixtureRequest) -> str:
+    """The client kinds of tests/conftest.py, and the async client over httpx-aiohttp.
+
+    The aiohttp transport (the ``[aiohttp]`` extra, docs/performance.md) runs the same
+    bodies against the same real server, so what holds for the default transport (nothing
+    resent that the server may have stored, nothing leaked) is shown to hold over it too.
+    """
+    if request.param == "async-aiohttp":
+        pytest.importorskip("httpx_aiohttp")
+    return str(request.param)
+
+
+class _AiohttpAsyncClient(AsyncClient):
+    """An ``AsyncClient`` over an ``HttpxAiohttpClient`` that it closes with itself.
+
+    The SDK never closes an ``http_client`` it was given (api-contract.md decision 11); a
+    test's client owns this one, so the server sees no connection left after ``aclose()``.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        from httpx_aiohttp import HttpxAiohttpClient
+
+        self._owned_http = HttpxAiohttpClient()
+        super().__init__(http_client=self._owned_http, **kwargs)
+
+    async def aclose(self) -> None:
+        try:
+            await super().aclose()
+        finally:
+            await self._owned_http.aclose()
+
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[LocalServer]:
     # No rate limit here (the fault suite sends many assistant messages). At 10 ms a token a
@@ -55,7 +88,7 @@ def make(kind: str, server: LocalServer) -> Callable[..., Any]:
         else:
             kwargs.setdefault("session_token", f"session-{user}")
         kwargs.setdefault("base_url", server.url)
-        cls = Client if kind == "sync" else AsyncClient
+        cls = {"sync": Client, "async-aiohttp": _AiohttpAsyncClient}.get(kind, AsyncClient)
         return cls(api=api, **kwargs)
 
     return build

@@ -17,7 +17,14 @@ import httpx
 import pytest
 import trustme
 
-from openassistant_sdk import AsyncClient, Client
+from openassistant_sdk import (
+    APIConnectionError,
+    APITimeoutError,
+    AsyncClient,
+    Client,
+    RetryPolicy,
+)
+from openassistant_sdk.server import Fault
 from openassistant_sdk.testing import LocalServer
 
 pytestmark = pytest.mark.integration
@@ -214,3 +221,41 @@ def test_tls_verification_is_on_by_default(tmp_path: Path) -> None:
         ),
     ):
         client.models()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_errors_over_aiohttp_keep_their_kind(anyio_backend: str) -> None:
+    # httpx-aiohttp maps every aiohttp connection error to httpx.ConnectTimeout; the SDK
+    # classifies by aiohttp's own exception, so a refused connection is a connection error
+    # that was never sent, and a reset before any answer is a disconnect, as over httpx.
+    httpx_aiohttp = pytest.importorskip("httpx_aiohttp")
+    no_retry = RetryPolicy(max_retries=0)
+    async with httpx_aiohttp.HttpxAiohttpClient() as http:
+        url = f"http://127.0.0.1:{_free_port()}"
+        refused = AsyncClient(
+            base_url=url, debug_user="u", env={}, http_client=http, retry=no_retry
+        )
+        with pytest.raises(APIConnectionError) as info:
+            await refused.create_chat()
+        assert not isinstance(info.value, APITimeoutError)
+        assert info.value.failure == "connect"
+        assert "ClientConnectorError" in str(info.value)
+
+        with LocalServer(rate_limit=None) as server:
+            client = AsyncClient(
+                base_url=server.url, debug_user="u", env={}, http_client=http, retry=no_retry
+            )
+            await client.models()  # logged in: the next request is the chat
+            server.add_fault(Fault(action="reset", op="create_chat", times=1))
+            with pytest.raises(APIConnectionError) as info:
+                await client.create_chat()
+            assert not isinstance(info.value, APITimeoutError)
+            assert info.value.failure == "disconnect"
+            await client.aclose()
