@@ -69,6 +69,10 @@ def _timeout_value(name: str, value: object) -> float | None:
     return float(value)
 
 
+def _header_names(headers: tuple[tuple[str, str], ...]) -> str:
+    return repr(tuple((name, "***") for name, _ in headers))
+
+
 @attrs.frozen(kw_only=True)
 class ClientOptions:
     """Everything a client needs to know, resolved and validated (secrets excluded)."""
@@ -89,7 +93,8 @@ class ClientOptions:
     max_recoveries: int
     cleanup_timeout: float
     user_agent: str
-    headers: tuple[tuple[str, str], ...]
+    # Values hidden: extra headers may carry a key or a token of the caller's.
+    headers: tuple[tuple[str, str], ...] = attrs.field(repr=_header_names)
 
     def url(self, path: str) -> str:
         """Join the base URL and a request path."""

@@ -54,13 +54,16 @@ def build_request(
     read_timeout: float | None = None,
 ) -> httpx.Request:
     """Build the ``httpx.Request`` for a spec, with the client's headers and credentials."""
-    headers: list[tuple[str, str]] = [("User-Agent", options.user_agent)]
+    # One value per name, case-insensitively: the caller's headers replace the defaults, the
+    # protocol's (an events stream's Accept) and the credentials replace the caller's.
+    headers = {"user-agent": ("User-Agent", options.user_agent)}
     if not spec.stream:
-        headers.append(("Accept", "application/json"))
-    headers.extend(options.headers)
-    headers.extend(spec.headers)
+        headers["accept"] = ("Accept", "application/json")
+    for name, value in (*options.headers, *spec.headers):
+        headers[name.lower()] = (name, value)
     if spec.authenticated:
-        headers.extend(credentials.headers())
+        for name, value in credentials.headers():
+            headers[name.lower()] = (name, value)
     timeout: Any = httpx.USE_CLIENT_DEFAULT
     if spec.stream:
         base = http.timeout
@@ -71,7 +74,7 @@ def build_request(
         spec.method,
         options.url(spec.path),
         params=list(spec.params) if spec.params else None,
-        headers=headers,
+        headers=list(headers.values()),
         json=spec.json if spec.has_body else None,
         timeout=timeout,
     )

@@ -69,6 +69,19 @@ async def test_chat_stream_runs_the_flow_and_deletes_the_chat(make: Any, fake: F
     assert events_request.headers["user-agent"].startswith("openassistant-sdk/")
 
 
+async def test_headers_replace_the_defaults_once_and_stay_out_of_repr(
+    make: Any, fake: FakeOA
+) -> None:
+    client = make(headers={"user-agent": "mine/1", "X-Api-Key": "header-secret-1"})
+    await call(client.create_chat())
+    sent = fake.requests[-1].headers
+    assert sent.get_list("user-agent") == ["mine/1"]
+    assert sent.get_list("accept") == ["application/json"]
+    assert sent["x-api-key"] == "header-secret-1"
+    assert "header-secret-1" not in repr(client.options)
+    assert "X-Api-Key" in repr(client.options)
+
+
 async def test_multi_turn_threads_parents(make: Any, fake: FakeOA) -> None:
     client = make()
     async with using(client.chat()) as chat:
