@@ -12,8 +12,17 @@ import zlib
 from collections.abc import MutableSequence
 from typing import Literal
 
-from ._events import ErrorEvent, Event, MessageEvent, PendingEvent, TokenEvent
+from ._events import (
+    ErrorEvent,
+    Event,
+    MessageEvent,
+    PluginIntermediateEvent,
+    TokenEvent,
+)
 from ._models import Message
+
+# Events that reset the stall timer (api-contract.md, stall_timeout).
+_PROGRESS = frozenset({TokenEvent, PluginIntermediateEvent, MessageEvent, ErrorEvent})
 
 __all__ = ["ReplyTracker", "recovery_step"]
 
@@ -69,8 +78,10 @@ class ReplyTracker:
         at once (a CRC over their concatenation equals the CRC over each in turn).
 
         Returns:
-            Whether any event but ``pending`` was recorded (progress), and whether a terminal
-            event was: the events after it are not looked at.
+            Whether the reply progressed (a token, plugin work or a final event; not
+            ``pending``, which a cancelled message streams forever, oa-protocol.md 3.3, nor an
+            event type this version does not know), and whether a terminal event was
+            recorded: the events after it are not looked at.
         """
         if len(events) == 1 and type(events[0]) is TokenEvent and not self.recovering:
             # One token, the common case when each event comes in a chunk of its own.
@@ -92,7 +103,7 @@ class ReplyTracker:
             if texts:
                 self.deliver("".join(texts))
                 texts = []
-            if kind is not PendingEvent:
+            if kind in _PROGRESS:
                 progress = True
             out.extend(self.accept(event))
             if self.final is not None or self.error is not None:

@@ -8,7 +8,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from openassistant_sdk import ErrorEvent, Message, MessageEvent, PendingEvent, TokenEvent
+from openassistant_sdk import (
+    ErrorEvent,
+    Message,
+    MessageEvent,
+    PendingEvent,
+    PluginIntermediateEvent,
+    TokenEvent,
+    UnknownEvent,
+)
 from openassistant_sdk._reply import ReplyTracker, failure_text, recovery_step
 
 
@@ -173,6 +181,8 @@ _EVENTS = st.one_of(
     st.builds(PendingEvent, st.integers(1, 3), st.integers(1, 3)),
     st.just(MessageEvent(message("Hello world"))),
     st.just(ErrorEvent("Timeout", None)),
+    st.just(PluginIntermediateEvent(current_plugin_thought="look it up")),
+    st.just(UnknownEvent("heartbeat", {"event_type": "heartbeat"})),
 )
 
 
@@ -186,7 +196,8 @@ def test_accept_all_is_accept_one_by_one_up_to_the_terminal_event(
     expected: list[Any] = []
     progress = False
     for event in events:
-        progress = progress or not isinstance(event, PendingEvent)
+        # Pings never get here; pending and unknown events do not count as progress.
+        progress = progress or not isinstance(event, (PendingEvent, UnknownEvent))
         expected += one_by_one.accept(event)
         if one_by_one.finished:
             break
