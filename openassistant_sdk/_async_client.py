@@ -937,6 +937,15 @@ class AsyncChat:
     def _turns_pending(self) -> bool:
         return any(not turn._closed for turn in self._turns)
 
+    def _check_continuable(self) -> None:
+        if self._started and self._tail is None:
+            # The server takes a prompter message only as the first of a chat or after a
+            # complete assistant message (oa-protocol.md 2.3, 5.2): there is none to follow.
+            raise OpenAssistantError(
+                f"chat {self.id} has no complete reply to continue from (its first reply failed "
+                "or was stopped); start a new chat"
+            )
+
     def _turn(
         self,
         content: str,
@@ -951,13 +960,8 @@ class AsyncChat:
     ) -> _AsyncTurn:
         if self._deleted:
             raise OpenAssistantError(f"chat {self.id} was deleted")
-        if self._started and self._tail is None and not self._turns_pending():
-            # The server takes a prompter message only as the first of a chat or after a
-            # complete assistant message (oa-protocol.md 2.3, 5.2): there is none to follow.
-            raise OpenAssistantError(
-                f"chat {self.id} has no complete reply to continue from (its first reply failed "
-                "or was stopped); start a new chat"
-            )
+        if not self._turns_pending():
+            self._check_continuable()
         if not isinstance(content, str):
             raise ValueError(f"content must be a string, not {type(content).__name__}")
         options = self._client._options
@@ -1061,6 +1065,9 @@ class _AsyncTurn:
                 for previous in self._chat._turns:
                     await previous.aclose()  # one reply at a time per chat
                 self._chat._turns = [self]
+                # A first reply abandoned unfinished (a `break` without closing its stream)
+                # was still pending when this turn was made; now it is known to have failed.
+                self._chat._check_continuable()
             assert self.chat_id is not None
             parent = self._chat._tail if self._chat is not None else None
             self.prompter_message = Message.from_json(
@@ -1166,8 +1173,8 @@ class _AsyncTurn:
         events = self._decoder.feed(chunk)
         progress, finished = self._tracker.accept_all(events, self._queue)
         if finished:
+            # The final events go out first; the drain comes when the stream is shut down.
             self._finish()
-            await self._drain()
         now = primitives.now()
         if progress:
             self._last_progress = now
@@ -1273,20 +1280,15 @@ class _AsyncTurn:
             self._chat._tail = final.id
 
     async def _drain(self) -> None:
-        """Read the rest of a finished stream briefly, so its connection can be reused."""
-        chunks = self._chunks
-        if chunks is None:
-            return
-        total = 0
-        try:
-            with self._stream_errors:
-                while total < _DRAIN_BYTES:
-                    chunk = await primitives.read_chunk(chunks, _DRAIN_TIMEOUT)
-                    if chunk is None:
-                        break
-                    total += len(chunk)
-        except (TimeoutError, OpenAssistantError):
-            pass
+        """Read the rest of a finished stream, briefly and boundedly, so its connection can be
+        reused (issue: a short, bounded drain after the terminal event)."""
+        chunks, response = self._chunks, self._resources.response
+        if chunks is not None and response is not None:
+            try:
+                with self._stream_errors:
+                    await primitives.drain(chunks, response, _DRAIN_BYTES, _DRAIN_TIMEOUT)
+            except OpenAssistantError:
+                pass  # a broken connection is not pooled anyway
         await self._close_response()
 
     async def _close_response(self) -> None:
@@ -1315,7 +1317,10 @@ class _AsyncTurn:
         error: Exception | None = None
         with shield:
             try:
-                await self._close_response()
+                if exc is None and self._done:
+                    await self._drain()
+                else:
+                    await self._close_response()
             except Exception as err:  # a broken connection is already released
                 logger.debug("closing a reply stream failed: %s", err)
             chat_id, self._resources.chat_id = self._resources.chat_id, None

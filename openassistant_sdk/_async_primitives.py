@@ -8,10 +8,11 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from types import TracebackType
+from typing import Any
 
 import anyio
 
-__all__ = ["Lock", "ShieldCancellation", "now", "read_chunk", "sleep"]
+__all__ = ["Lock", "ShieldCancellation", "drain", "now", "read_chunk", "sleep"]
 
 
 def now() -> float:
@@ -88,3 +89,20 @@ async def read_chunk(chunks: AsyncIterator[bytes], wait: float | None) -> bytes 
             return await chunks.__anext__()
         except StopAsyncIteration:
             return None
+
+
+async def drain(chunks: AsyncIterator[bytes], response: Any, max_bytes: int, wait: float) -> bool:
+    """Read and drop what is left of a body: at most ``max_bytes``, for at most ``wait`` seconds.
+
+    Returns:
+        True if the body ended (its connection can go back to the pool).
+    """
+    del response  # the async read is interrupted by the cancel scope, not by the socket
+    total = 0
+    with anyio.move_on_after(wait):
+        while total < max_bytes:
+            chunk = await read_chunk(chunks, None)
+            if chunk is None:
+                return True
+            total += len(chunk)
+    return False

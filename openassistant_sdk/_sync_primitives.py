@@ -1,17 +1,21 @@
 """The sync side's waiting and shielding: the blocking twins of ``_async_primitives``.
 
 A blocking read cannot be interrupted; its bound is the HTTP read timeout, which the client
-sets from the stall timeout when it opens a stream.
+sets from the stall timeout when it opens a stream. The one read that needs a shorter bound,
+the drain after a reply's final event, shuts its socket down from a timer thread.
 """
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import threading
 import time
 from collections.abc import Iterator
 from types import TracebackType
+from typing import Any
 
-__all__ = ["Lock", "ShieldCancellation", "now", "read_chunk", "sleep"]
+__all__ = ["Lock", "ShieldCancellation", "drain", "now", "read_chunk", "sleep"]
 
 
 def now() -> float:
@@ -69,3 +73,52 @@ def read_chunk(chunks: Iterator[bytes], wait: float | None) -> bytes | None:
     """Return the next chunk or ``None`` at the end (a blocking read is bounded by the HTTP read timeout)."""
     del wait  # enforced by the HTTP read timeout
     return next(chunks, None)
+
+
+def drain(chunks: Iterator[bytes], response: Any, max_bytes: int, wait: float) -> bool:
+    """Read and drop what is left of a body: at most ``max_bytes``, for at most ``wait`` seconds.
+
+    A server that sends the final event but keeps the response open would otherwise hold the
+    read for the whole stall timeout. If the body has not ended after ``wait`` seconds, a
+    timer shuts the socket down, which ends the blocked read (the connection is then dropped,
+    not pooled).
+
+    Returns:
+        True if the body ended (its connection can go back to the pool).
+    """
+    sock = _socket_of(response)
+    timer: threading.Timer | None = None
+    guard = threading.Lock()
+    draining = [True]
+    if sock is not None:
+
+        def stop() -> None:
+            with guard:
+                if draining[0]:
+                    # The plain socket's shutdown, also for TLS: no TLS state is touched.
+                    with contextlib.suppress(OSError):
+                        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+        timer = threading.Timer(wait, stop)
+        timer.daemon = True
+        timer.start()
+    try:
+        total = 0
+        while total < max_bytes:
+            chunk = next(chunks, None)
+            if chunk is None:
+                return True
+            total += len(chunk)
+        return False
+    finally:
+        with guard:
+            draining[0] = False
+        if timer is not None:
+            timer.cancel()
+
+
+def _socket_of(response: Any) -> socket.socket | None:
+    stream = getattr(response, "extensions", {}).get("network_stream")
+    get_info = getattr(stream, "get_extra_info", None)
+    sock = get_info("socket") if get_info is not None else None
+    return sock if isinstance(sock, socket.socket) else None
