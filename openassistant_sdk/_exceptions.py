@@ -27,6 +27,7 @@ __all__ = [
     "MissingCredentialsError",
     "NotFoundError",
     "OpenAssistantError",
+    "ProviderError",
     "RateLimitError",
     "RequestTooLargeError",
     "ServiceUnavailableError",
@@ -171,6 +172,39 @@ class GenerationError(OpenAssistantError, RuntimeError):
         super().__init__(f"generation failed: {error}{state}")
         self.error = error
         self.chat_message = chat_message
+
+
+class ProviderError(OpenAssistantError, RuntimeError):
+    """The compat shim's ``assistant_message`` request failed with an error status.
+
+    The seed raised ``RuntimeError(message)`` when that answer carried a ``message``
+    (oa-protocol.md 7, step 3), so programs written for it catch ``RuntimeError``; this error
+    is one, and an ``OpenAssistantError`` too. The SDK's typed error (``RateLimitError``,
+    ``UnprocessableEntityError``...) is its ``__cause__``.
+
+    Attributes:
+        message: The server's message text (its body's ``message`` or ``detail``), or the
+            original error's message when the body has neither.
+        status_code: The HTTP status of the answer.
+        body: The parsed body of the answer (see ``APIStatusError.body``).
+    """
+
+    def __init__(self, message: str, *, status_code: int, body: object = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.body = body
+
+    @classmethod
+    def from_status_error(cls, err: APIStatusError) -> ProviderError:
+        """Build the error for a failed ``assistant_message`` answer (raise it ``from err``)."""
+        text = ""
+        body = err.body
+        if isinstance(body, Mapping):
+            for key in ("message", "detail"):
+                if key in body:
+                    text = error_detail(body[key])
+                    break
+        return cls(text or err.message, status_code=err.status_code, body=body)
 
 
 class InvalidResponseError(OpenAssistantError):
