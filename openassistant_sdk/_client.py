@@ -339,6 +339,14 @@ class Client:
             for turn in list(self._live):
                 turn.close()
             self._reap_orphans()
+        if shield.timed_out:
+            # Cut short by the bound: say so, rather than leave chats behind in silence.
+            warnings.warn(
+                f"closing the client took longer than {self._options.cleanup_timeout} s: the "
+                "cleanup of open replies was cut short, and chats may be left on the server",
+                CleanupWarning,
+                stacklevel=2,
+            )
         self._closed = True
         if self._owns_http:
             self._http.close()

@@ -5,9 +5,11 @@ from __future__ import annotations
 import gc
 
 import anyio
+import attrs
 import pytest
 
-from openassistant_sdk import AsyncClient
+from openassistant_sdk import AsyncClient, CleanupWarning
+from openassistant_sdk.server import Fault
 from openassistant_sdk.testing import LocalServer
 
 pytestmark = [pytest.mark.integration]
@@ -116,3 +118,21 @@ def test_an_abandoned_sync_stream_is_cleaned_up_by_the_next_request(
         assert server.chats_alive() >= 1
         client.models()  # any request first finishes what was abandoned
         assert server.chats_alive() == 0
+
+
+@pytest.mark.anyio
+async def test_a_cleanup_cut_short_by_its_bound_warns_and_does_not_hang(
+    server: LocalServer, anyio_backend: str
+) -> None:
+    client = client_for(server, f"slow-delete-{anyio_backend}")
+    client._options = attrs.evolve(client._options, cleanup_timeout=0.3)
+    stream = client.stream(ASK)
+    await stream.__anext__()  # its chat exists, to be deleted when the client closes
+    server.add_fault(Fault(action="delay", op="delete_chat", delay=3.0, times=1))
+    with anyio.fail_after(2.5), pytest.warns(CleanupWarning):
+        await client.aclose()
+    # What the bound left behind is deleted here, so the test leaves nothing.
+    async with client_for(server, f"slow-delete-{anyio_backend}") as again:
+        for chat in (await again.list_chats()).chats:
+            await again.delete_chat(chat.id)
+    assert server.chats_alive() == 0
