@@ -8,6 +8,7 @@ asyncio and trio.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -49,6 +50,24 @@ async def test_a_broken_stream_is_recovered_in_full(
     async with using(client):
         started = time.monotonic()
         text, message = await reply(client)
+    assert message is not None
+    assert message.state == "complete"
+    assert text == message.content  # nothing dropped, nothing doubled
+    assert len(text.split()) >= 10
+    assert time.monotonic() - started < 8
+
+
+@pytest.mark.parametrize("action", ["stream_reset", "stream_abort", "stream_end", "stream_stall"])
+async def test_a_broken_stream_is_recovered_in_full_through_the_website(
+    make: Any, server: LocalServer, clean: None, action: str
+) -> None:
+    # The same faults on /api/chat/events: the website proxy's stream breaks the same ways.
+    server.add_fault(Fault(action=action, op="events", api="website", after_events=3))
+    client = make(api="website", stall_timeout=1.0)
+    async with using(client):
+        started = time.monotonic()
+        text, message = await reply(client)
+    assert server.faults() == []  # the fault did fire, on the website's stream
     assert message is not None
     assert message.state == "complete"
     assert text == message.content  # nothing dropped, nothing doubled
@@ -125,6 +144,49 @@ async def test_a_stall_with_nothing_to_recover_times_out(
     assert time.monotonic() - started < 5
 
 
+@pytest.fixture(scope="module")
+def pinging_server() -> Iterator[LocalServer]:
+    # A `: ping` every 0.1 s, and nothing else for much longer than a stall timeout: no
+    # `pending` event for 30 s, and a reply's single token comes only after 2.5 s. Enough
+    # workers that no reply waits in the queue behind another's (abandoned) generation.
+    with LocalServer(
+        ping_interval=0.1, pending_interval=30.0, token_delay=2.5, workers=16, rate_limit=None
+    ) as running:
+        yield running
+
+
+@pytest.mark.parametrize("waiting", ["queued", "generating"])
+async def test_pings_do_not_reset_the_stall_timer(
+    make: Any, pinging_server: LocalServer, waiting: str
+) -> None:
+    # While a message waits in the queue (workers paused) or for its first token (slow
+    # tokens), only pings arrive: they keep the connection busy, which must not count as
+    # progress. Were they counted, the queued reply would wait for ever: its stream_timeout
+    # bounds the test (and puts the SDK's own read timer in play); the generating one ends
+    # after its token at 2.5 s and runs with the client's defaults (no stream_timeout).
+    stall = 0.5
+    bound = {"stream_timeout": 3} if waiting == "queued" else {}
+    if waiting == "queued":
+        pinging_server.pause_workers()
+    try:
+        client = make(base_url=pinging_server.url, stall_timeout=stall, model="echo")
+        got: list[str] = []
+        async with using(client):
+            stream = client.stream([{"role": "user", "content": "Hi"}], **bound)
+            started = time.monotonic()
+            with pytest.raises(APITimeoutError, match="stall_timeout") as info:
+                await read_into(stream, got)
+            elapsed = time.monotonic() - started
+        state = "pending" if waiting == "queued" else "in_progress"
+        assert f"the message is {state!r}" in str(info.value)
+        assert got == []
+        assert stall <= elapsed < stall + 1.0
+        assert wait_for(lambda: pinging_server.chats_alive() == 0), "a chat was left"
+        assert wait_for(lambda: pinging_server.open_connections() == 0), "a connection was left"
+    finally:
+        pinging_server.resume_workers()
+
+
 async def test_the_total_deadline_holds_while_tokens_flow(
     make: Any, slow_server: LocalServer
 ) -> None:
@@ -137,7 +199,8 @@ async def test_the_total_deadline_holds_while_tokens_flow(
             await read_into(client.stream(ASK, model="_lorem"), got)
     assert 0.5 <= time.monotonic() - started < 3
     assert got  # tokens did flow before the deadline
-    assert wait_for(lambda: slow_server.chats_alive() == 0)
+    assert wait_for(lambda: slow_server.chats_alive() == 0), "a chat was left on the server"
+    assert wait_for(lambda: slow_server.open_connections() == 0), "a connection was left open"
 
 
 async def test_rate_limit_with_retry_after_is_waited_out(
