@@ -212,6 +212,12 @@ class Credentials:
     def secrets(self) -> list[str]:
         """Every secret value, so that logs and messages can be scrubbed of them."""
         values: list[Any] = [self._token, self._refresh_token, self._cookie_header]
+        if self._cookie_header is not None:
+            # Each cookie's value on its own too: an error text may quote a token bare.
+            values += [part.partition("=")[2] for part in self._cookie_header.split("; ")]
         if self._trusted is not None:
             values += [self._trusted.api_key, self._trusted.header_value()]
-        return [v for v in values if isinstance(v, str) and len(v) >= 4]
+        # Longest first, so that a secret inside another is not left half replaced.
+        return sorted(
+            (v for v in values if isinstance(v, str) and len(v) >= 4), key=len, reverse=True
+        )

@@ -183,7 +183,7 @@ class Client:
         event_hooks: Mapping[str, list[Any]] | None = None,
         env: Mapping[str, str] | None = None,
     ) -> None:
-        setup_from_env()
+        setup_from_env(env)
         self._init_kwargs: dict[str, Any] = {
             "base_url": base_url, "api": api, "session_token": session_token, "cookies": cookies,
             "token": token, "debug_user": debug_user, "trusted_client": trusted_client,
@@ -417,6 +417,7 @@ class Client:
                 self._log_failure(spec, err, retries, delay)
                 if delay is None:
                     err.retries_taken = retries
+                    self._redact(err)
                     raise
                 primitives.sleep(delay)
                 retries += 1
@@ -442,11 +443,13 @@ class Client:
                         failure="read",
                         elapsed=primitives.now() - started,
                     )
+                    self._log_failure(spec, err, retries, delay)
                     if delay is not None:
                         primitives.sleep(delay)
                         retries += 1
                         continue
                 err.retries_taken = retries
+                self._redact(err)
                 raise
             finally:
                 response.close()
@@ -503,6 +506,21 @@ class Client:
             primitives.now() - sent,
             retries,
         )
+
+    def _redact(self, err: OpenAssistantError) -> None:
+        """Keep the credentials out of an error's message, and out of its causes' (dropped)."""
+        secrets = self._credentials.secrets()
+        if not secrets:
+            return
+        text = scrub(err.message, secrets)
+        if text != err.message:
+            err.message = text
+            err.args = (text,)
+        causes = (err.__cause__, err.__context__)
+        if any(c is not None and scrub(str(c), secrets) != str(c) for c in causes):
+            # httpx's own error quotes the secret: the SDK's error stands alone instead.
+            err.__cause__ = err.__context__ = None
+            err.__suppress_context__ = True
 
     def _log_failure(
         self, spec: RequestSpec, err: Exception, retries: int, delay: float | None

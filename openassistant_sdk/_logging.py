@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 __all__ = ["logger", "scrub", "setup_from_env"]
 
@@ -12,10 +12,15 @@ logger = logging.getLogger("openassistant_sdk")
 _configured = False
 
 
-def setup_from_env() -> None:
-    """Attach a stderr handler at the level ``OPENASSISTANT_LOG`` names (``debug``/``info``)."""
+def setup_from_env(env: Mapping[str, str] | None = None) -> None:
+    """Attach a stderr handler at the level ``OPENASSISTANT_LOG`` names (``debug``/``info``).
+
+    Args:
+        env: The environment to read (a client's ``env=``); ``os.environ`` when None.
+    """
     global _configured
-    level_name = os.environ.get("OPENASSISTANT_LOG", "").strip().upper()
+    level_name = (env if env is not None else os.environ).get("OPENASSISTANT_LOG", "")
+    level_name = level_name.strip().upper()
     if _configured or level_name not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         return
     _configured = True

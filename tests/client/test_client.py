@@ -428,6 +428,31 @@ async def test_secrets_stay_out_of_repr_errors_and_logs(
     assert not any("secret-token" in t for t in texts)
 
 
+@pytest.mark.parametrize("api", ["inference", "website"])
+async def test_an_error_text_quoting_a_secret_is_scrubbed_everywhere(
+    make: Any, fake: FakeOA, caplog: pytest.LogCaptureFixture, api: str
+) -> None:
+    # httpx quotes what it was given (a bad header value, a proxy URL...): the SDK's error,
+    # its causes and its log lines must not pass a token or a session cookie on.
+    caplog.set_level(logging.DEBUG, logger="openassistant_sdk")
+    fake.api = api
+    if api == "inference":
+        client, secret = make(token="sk-token-secret", debug_user=None), "sk-token-secret"
+    else:
+        client, secret = make(session_token="session-secret-value"), "session-secret-value"
+    fake.fail("list_chats", *(httpx.ConnectError(f"boom {secret}") for _ in range(3)))
+    with pytest.raises(OpenAssistantError) as info:
+        await call(client.list_chats())
+    chain: list[BaseException] = []
+    seen: BaseException | None = info.value
+    while seen is not None:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    assert not any(secret in str(e) for e in chain)
+    assert secret not in caplog.text
+    assert "boom ***" in str(info.value)
+
+
 async def test_missing_credentials_fail_before_any_request(make: Any, fake: FakeOA) -> None:
     client = make(debug_user=None, api="inference")
     with pytest.raises(MissingCredentialsError, match="debug_user="):

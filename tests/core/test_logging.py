@@ -116,9 +116,20 @@ def test_setting_up_twice_adds_one_handler_and_the_first_level_stays(
 def test_every_client_sets_logging_up_once(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENASSISTANT_LOG", "debug")
     for _ in range(3):
-        Client(base_url="http://127.0.0.1:9", debug_user="u", env={}).close()
+        Client(base_url="http://127.0.0.1:9", debug_user="u").close()
     assert len(_stderr_handlers()) == 1
     assert logger.level == logging.DEBUG
+
+
+def test_a_clients_env_is_read_instead_of_the_process_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPENASSISTANT_LOG", "debug")
+    Client(base_url="http://127.0.0.1:9", debug_user="u", env={}).close()
+    assert _stderr_handlers() == []
+    Client(base_url="http://127.0.0.1:9", debug_user="u", env={"OPENASSISTANT_LOG": "info"}).close()
+    assert len(_stderr_handlers()) == 1
+    assert logger.level == logging.INFO
 
 
 # -- secrets ---------------------------------------------------------------------------------------
@@ -150,7 +161,6 @@ def test_a_failed_requests_log_lines_carry_no_token(
     log_level: str,
 ) -> None:
     secret = "sk-very-secret-access-token"
-    monkeypatch.setenv("OPENASSISTANT_LOG", log_level)
     caplog.set_level(logging.DEBUG, logger="openassistant_sdk")
     with httpx.Client(transport=_failing_transport(secret)) as http:
         client = Client(
@@ -158,7 +168,7 @@ def test_a_failed_requests_log_lines_carry_no_token(
             token=secret,
             http_client=http,
             retry=RetryPolicy(max_retries=1, backoff_base=0.0, jitter=0.0),
-            env={},
+            env={"OPENASSISTANT_LOG": log_level},
         )
         with client, pytest.raises(APIConnectionError):
             client.list_chats()
