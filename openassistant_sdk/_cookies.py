@@ -37,11 +37,15 @@ _BROWSERS = ("chrome", "chromium", "firefox", "opera", "opera_gx", "brave", "edg
 def _session_cookies(jar: Iterable[Any], host: str) -> dict[str, str]:
     """Take the next-auth session cookies (also chunked ``.0``, ``.1``, 1.1) set for ``host``."""
     found: dict[str, str] = {}
+    host = host.lower()
     for cookie in jar:
         name = getattr(cookie, "name", "")
         domain = (getattr(cookie, "domain", "") or "").lstrip(".").lower()
         if domain and not (host == domain or host.endswith("." + domain)):
             continue
+        is_expired = getattr(cookie, "is_expired", None)
+        if callable(is_expired) and is_expired():
+            continue  # a browser's jar keeps expired cookies; a cookies file's loader drops them
         base = name.rsplit(".", 1)[0] if name.rsplit(".", 1)[-1].isdigit() else name
         if base in (SECURE_COOKIE, PLAIN_COOKIE) and getattr(cookie, "value", None):
             found[name] = cookie.value

@@ -359,3 +359,18 @@ def test_a_file_that_is_not_a_netscape_cookies_file_is_an_error(tmp_path: Path) 
     path.write_text('[{"name": "__Secure-next-auth.session-token", "value": "v"}]\n')
     with pytest.raises(MissingCredentialsError, match="cannot read the cookies file"):
         find_session(HOST, cookies_file=str(path), env={}, browsers=False)
+
+
+def test_expired_cookies_in_a_browsers_jar_are_not_taken() -> None:
+    jar = _jar(
+        _cookie(SECURE_COOKIE, "expired", expires=PAST),
+        _cookie(PLAIN_COOKIE, "fresh", expires=int(time.time()) + 3600),
+    )
+    found = find_session(HOST, env={}, browser_loader=FakeBrowsers(chrome=jar))
+    assert found.cookies == {PLAIN_COOKIE: "fresh"}
+
+
+def test_the_host_matches_whatever_its_case() -> None:
+    jar = _jar(_cookie(SECURE_COOKIE, "ours", domain="." + HOST))
+    found = find_session(HOST.upper(), env={}, browser_loader=FakeBrowsers(chrome=jar))
+    assert found.cookies == {SECURE_COOKIE: "ours"}
