@@ -1173,10 +1173,15 @@ class _AsyncTurn:
         """Read one chunk and decode it; handle the end of the stream and broken streams."""
         chunks = self._chunks
         assert chunks is not None
-        timeout = self._read_timeout() if self._own_timer else None
         try:
             with self._stream_errors:
-                chunk = await primitives.read_chunk(chunks, timeout)
+                if self._own_timer:
+                    chunk = await primitives.read_chunk(chunks, self._read_timeout())
+                else:  # the transport times each read out: no wrapper on the per-chunk path
+                    try:
+                        chunk = await chunks.__anext__()
+                    except StopAsyncIteration:
+                        chunk = None
         except (TimeoutError, APITimeoutError):
             await self._close_response()
             await self._expired()

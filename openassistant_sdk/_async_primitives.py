@@ -15,9 +15,8 @@ import anyio
 __all__ = ["Lock", "ShieldCancellation", "drain", "now", "read_chunk", "sleep"]
 
 
-def now() -> float:
-    """Monotonic seconds."""
-    return time.monotonic()
+#: Monotonic seconds (the clock itself, not a wrapper: a stream reads it for every chunk).
+now = time.monotonic
 
 
 async def sleep(seconds: float) -> None:

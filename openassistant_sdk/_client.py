@@ -1175,10 +1175,15 @@ class _Turn:
         """Read one chunk and decode it; handle the end of the stream and broken streams."""
         chunks = self._chunks
         assert chunks is not None
-        timeout = self._read_timeout() if self._own_timer else None
         try:
             with self._stream_errors:
-                chunk = primitives.read_chunk(chunks, timeout)
+                if self._own_timer:
+                    chunk = primitives.read_chunk(chunks, self._read_timeout())
+                else:  # the transport times each read out: no wrapper on the per-chunk path
+                    try:
+                        chunk = chunks.__next__()
+                    except StopIteration:
+                        chunk = None
         except (TimeoutError, APITimeoutError):
             self._close_response()
             self._expired()

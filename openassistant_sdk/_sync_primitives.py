@@ -18,9 +18,8 @@ from typing import Any
 __all__ = ["Lock", "ShieldCancellation", "drain", "now", "read_chunk", "sleep"]
 
 
-def now() -> float:
-    """Monotonic seconds."""
-    return time.monotonic()
+#: Monotonic seconds (the clock itself, not a wrapper: a stream reads it for every chunk).
+now = time.monotonic
 
 
 def sleep(seconds: float) -> None:
