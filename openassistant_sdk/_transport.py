@@ -23,11 +23,13 @@ from ._requests import RequestSpec
 from ._retry import FailureKind
 
 __all__ = [
+    "HTTPX_ERRORS",
     "ShardedAsyncTransport",
     "ShardedTransport",
     "build_request",
     "make_timeout",
     "map_httpx_errors",
+    "raise_translated",
     "sharding_is_safe",
 ]
 
@@ -169,10 +171,15 @@ class _ErrorMap:
         tb: TracebackType | None,
     ) -> None:
         if isinstance(exc, (httpx.HTTPError, httpx.InvalidURL)):
-            _raise_translated(self._spec, exc)
+            raise_translated(self._spec, exc)
 
 
-def _raise_translated(spec: RequestSpec, err: httpx.HTTPError | httpx.InvalidURL) -> NoReturn:
+#: What ``raise_translated`` takes: every error httpx raises for a request.
+HTTPX_ERRORS = (httpx.HTTPError, httpx.InvalidURL)
+
+
+def raise_translated(spec: RequestSpec, err: httpx.HTTPError | httpx.InvalidURL) -> NoReturn:
+    """Raise the SDK's error for an httpx error of ``spec``, from it."""
     foreign = _aiohttp_failure(err)
     if foreign is not None:
         kind, timed_out = foreign
