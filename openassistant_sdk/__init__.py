@@ -16,6 +16,7 @@ from ._async_client import (
 from ._auth import TrustedClient
 from ._client import Chat, ChatContext, Client, EventStream, ReplyStream
 from ._config import NOT_GIVEN, NotGiven
+from ._cookies import FoundSession, find_session
 from ._events import (
     ErrorEvent,
     Event,
@@ -86,6 +87,7 @@ __all__ = [
     "Event",
     "EventDecoder",
     "EventStream",
+    "FoundSession",
     "GenerationError",
     "InternalServerError",
     "InvalidResponseError",
@@ -116,5 +118,6 @@ __all__ = [
     "UnprocessableEntityError",
     "WorkParameters",
     "__version__",
+    "find_session",
     "format_prompt",
 ]

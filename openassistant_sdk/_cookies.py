@@ -30,6 +30,12 @@ class FoundSession:
     cookies: Mapping[str, str] = attrs.field(factory=dict, repr=False)
     source: str
 
+    def client_options(self) -> dict[str, Any]:
+        """The keyword for ``Client`` / ``AsyncClient``: ``session_token=`` or ``cookies=``."""
+        if self.session_token is not None:
+            return {"session_token": self.session_token}
+        return {"cookies": dict(self.cookies)}
+
 
 _BROWSERS = ("chrome", "chromium", "firefox", "opera", "opera_gx", "brave", "edge", "vivaldi")
 

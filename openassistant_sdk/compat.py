@@ -131,10 +131,7 @@ class OpenAssistant:
                 logger.debug("ignoring cookies: the inference API takes a token or a debug user")
         elif cookies is None:
             found = find_session(resolved.host, cookies_file=cookies_file, browsers=browsers)
-            if found.session_token is not None:
-                options["session_token"] = found.session_token
-            else:
-                options["cookies"] = dict(found.cookies)
+            options.update(found.client_options())
         else:
             options["cookies"] = dict(cookies)
         return options

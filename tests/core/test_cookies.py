@@ -374,3 +374,17 @@ def test_the_host_matches_whatever_its_case() -> None:
     jar = _jar(_cookie(SECURE_COOKIE, "ours", domain="." + HOST))
     found = find_session(HOST.upper(), env={}, browser_loader=FakeBrowsers(chrome=jar))
     assert found.cookies == {SECURE_COOKIE: "ours"}
+
+
+def test_a_found_session_gives_the_clients_keyword(tmp_path: Path) -> None:
+    from openassistant_sdk import Client, find_session
+
+    by_env = find_session(HOST, env={"OPENASSISTANT_SESSION_TOKEN": "tok-from-env"})
+    assert by_env.client_options() == {"session_token": "tok-from-env"}
+    path = _cookies_file(tmp_path, _line(SECURE_COOKIE, "tok-from-file"))
+    by_file = find_session(HOST, env={}, cookies_file=path, browsers=False)
+    assert by_file.client_options() == {"cookies": {SECURE_COOKIE: "tok-from-file"}}
+    for found in (by_env, by_file):
+        client = Client(base_url=f"https://{HOST}", api="website", env={}, **found.client_options())
+        assert client.options.api == "website"
+        client.close()

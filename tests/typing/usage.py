@@ -22,16 +22,20 @@ from openassistant_sdk import (
     Event,
     EventDecoder,
     EventStream,
+    FoundSession,
     GenerationError,
     Message,
     MessageEvent,
     ModelConfig,
     PendingEvent,
+    ProviderError,
     RateLimitError,
     ReplyStream,
     SamplingParameters,
     TokenEvent,
+    find_session,
 )
+from openassistant_sdk.compat import OpenAssistant
 
 if sys.version_info >= (3, 11):
     from typing import assert_type
@@ -102,3 +106,20 @@ def decoder_usage(data: bytes) -> list[Event]:
     events = decoder.feed(data) + decoder.flush()
     assert_type(decoder.skipped, int)
     return events
+
+
+def session_usage() -> Client:
+    found = find_session("chat.example.org", cookies_file="cookies.txt")
+    assert_type(found, FoundSession)
+    assert_type(found.session_token, str | None)
+    assert_type(found.source, str)
+    return Client(base_url="https://chat.example.org", api="website", **found.client_options())
+
+
+async def compat_usage() -> str:
+    try:
+        return await OpenAssistant.create_async("", [{"role": "user", "content": "Hi"}])
+    except ProviderError as err:  # the seed's RuntimeError, typed
+        assert_type(err.status_code, int)
+        seed_style: RuntimeError = err  # what `except RuntimeError` in a seed program catches
+        raise seed_style from None
