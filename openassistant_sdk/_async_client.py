@@ -1320,8 +1320,7 @@ class _AsyncTurn:
             self._chat._tail = final.id
 
     async def _drain(self) -> None:
-        """Read the rest of a finished stream, briefly and boundedly, so its connection can be
-        reused (issue: a short, bounded drain after the terminal event)."""
+        """Read what is left of a finished stream, briefly, so its connection can be pooled."""
         chunks, response = self._chunks, self._resources.response
         if chunks is not None and response is not None:
             try:
