@@ -1047,7 +1047,6 @@ class _AsyncTurn:
         self._queue: deque[Event] = deque()
         # Translates read errors of the event stream (built once, not once per chunk).
         self._events_spec = client._routes.events("x", "x")  # for errors: method and path
-        self._stream_errors = map_httpx_errors(self._events_spec)
         # The stream is opened with the stall timeout as its HTTP read timeout. If the
         # client's transport enforces that on every read (httpx's do) and no stream_timeout
         # shortens it, a timer of our own per chunk would only repeat it, at a price that
@@ -1323,11 +1322,9 @@ class _AsyncTurn:
         """Read what is left of a finished stream, briefly, so its connection can be pooled."""
         chunks, response = self._chunks, self._resources.response
         if chunks is not None and response is not None:
-            try:
-                with self._stream_errors:
-                    await primitives.drain(chunks, response, _DRAIN_BYTES, _DRAIN_TIMEOUT)
-            except OpenAssistantError:
-                pass  # a broken connection is not pooled anyway
+            # A broken connection is not pooled anyway: nothing to report.
+            with contextlib.suppress(*HTTPX_ERRORS):
+                await primitives.drain(chunks, response, _DRAIN_BYTES, _DRAIN_TIMEOUT)
         await self._close_response()
 
     async def _close_response(self) -> None:

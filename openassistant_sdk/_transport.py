@@ -154,8 +154,8 @@ def map_httpx_errors(spec: RequestSpec) -> _ErrorMap:
 
 
 class _ErrorMap:
-    # A class rather than @contextmanager: a stream enters it for every chunk, and a
-    # generator-based context manager cost more than the rest of the chunk's handling.
+    # A class rather than @contextmanager: entered for every request, and a generator-based
+    # context manager costs more. (A stream's per-chunk path uses a plain try instead.)
     __slots__ = ("_spec",)
 
     def __init__(self, spec: RequestSpec) -> None:
