@@ -30,7 +30,7 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on the package, and on the typed usage file users' code resembles."""
     session.install("-e", ".[dev]")
-    session.run("mypy", "--strict", "openassistant_sdk")
+    session.run("mypy", "--strict", "openassistant_sdk", "openassistant_server")
     session.run("mypy", "--strict", "tests/typing/usage.py")
 
 

@@ -457,7 +457,7 @@ def _run_models(args: argparse.Namespace) -> int:
 
 
 def _rate_limit(text: str) -> Any:
-    from .server import RateLimit
+    from openassistant_server import RateLimit
 
     if text.strip().lower() in ("off", "none", "0"):
         return None
@@ -471,7 +471,7 @@ def _rate_limit(text: str) -> Any:
 def _run_serve(args: argparse.Namespace) -> int:
     """``openassistant serve``: the local server in the foreground until Ctrl-C."""
     try:
-        from . import server
+        import openassistant_server as server
     except ImportError:
         raise CLIError(SERVER_HINT, status=2) from None
     changes = {"token_delay": args.token_delay, "workers": args.workers}

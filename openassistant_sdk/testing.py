@@ -21,9 +21,9 @@ import attrs
 import httpx
 
 if TYPE_CHECKING:
-    from openassistant_sdk.server import Fault, ServerConfig
-    from openassistant_sdk.server._core import ServerCore
-    from openassistant_sdk.server._runner import Server
+    from openassistant_server import Fault, ServerConfig
+    from openassistant_server._engine import ServerCore
+    from openassistant_server._runner import Server
 
 __all__ = ["LocalServer"]
 
@@ -43,7 +43,7 @@ class LocalServer:
     """
 
     def __init__(self, config: ServerConfig | None = None, **config_kwargs: Any) -> None:
-        from openassistant_sdk.server import ServerConfig
+        from openassistant_server import ServerConfig
 
         if config is None:
             config = ServerConfig(**config_kwargs)
@@ -67,7 +67,7 @@ class LocalServer:
         """
         if self._thread is not None:
             raise RuntimeError("the server is already running")
-        from openassistant_sdk.server._runner import build_server
+        from openassistant_server._runner import build_server
 
         # IPPROTO_TCP explicitly: asyncio turns Nagle's algorithm off (TCP_NODELAY) only for
         # sockets that say they are TCP, and without it every answer waits ~40 ms on delayed ACKs.

@@ -19,8 +19,8 @@ import pytest
 import openassistant_sdk
 
 try:
-    from openassistant_sdk.server import ServerConfig
     from openassistant_sdk.testing import LocalServer
+    from openassistant_server import ServerConfig
 except ImportError:  # the [server] extra is not installed
     LocalServer = ServerConfig = None
 

@@ -28,8 +28,8 @@ from openassistant_sdk import (
 )
 from openassistant_sdk._cookies import find_session
 from openassistant_sdk.compat import SEED_SAMPLING, OpenAssistant, ProviderError
-from openassistant_sdk.server import Fault
 from openassistant_sdk.testing import LocalServer
+from openassistant_server import Fault
 
 MESSAGES = [{"role": "user", "content": "Hello from the seed"}]
 COOKIES = {"next-auth.session-token": "local-session"}

@@ -9,8 +9,8 @@ import attrs
 import pytest
 
 from openassistant_sdk import AsyncClient, CleanupWarning
-from openassistant_sdk.server import Fault
 from openassistant_sdk.testing import LocalServer
+from openassistant_server import Fault
 
 pytestmark = [pytest.mark.integration]
 

@@ -22,8 +22,8 @@ from openassistant_sdk import (
     StreamError,
     UnknownEvent,
 )
-from openassistant_sdk.server import Fault
 from openassistant_sdk.testing import LocalServer
+from openassistant_server import Fault
 from tests.helpers import call, close, collect, read_into, using
 
 from .conftest import wait_for

@@ -16,8 +16,8 @@ import anyio
 import pytest
 
 from openassistant_sdk import AsyncClient, OpenAssistantError, RetryPolicy, ServiceUnavailableError
-from openassistant_sdk.server import Fault
 from openassistant_sdk.testing import LocalServer
+from openassistant_server import Fault
 
 from .conftest import wait_for
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from openassistant_sdk import MessageEvent, OpenAssistantError
-from openassistant_sdk.server import Fault
 from openassistant_sdk.testing import LocalServer
+from openassistant_server import Fault
 from tests.helpers import call, close, using
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]

@@ -24,8 +24,8 @@ from openassistant_sdk import (
     Client,
     RetryPolicy,
 )
-from openassistant_sdk.server import Fault
 from openassistant_sdk.testing import LocalServer
+from openassistant_server import Fault
 
 pytestmark = pytest.mark.integration
 
@@ -146,7 +146,7 @@ class TLSServer:
     def __init__(self, certs: Path, ca: trustme.CA) -> None:
         from hypercorn.config import Config
 
-        from openassistant_sdk.server import ServerConfig, create_app
+        from openassistant_server import ServerConfig, create_app
 
         self.port = _free_port()
         cert = ca.issue_cert("127.0.0.1")

@@ -277,7 +277,7 @@ def test_cors_for_browsers_only(api: Api) -> None:
 
 
 def test_public_names_are_sorted_and_importable() -> None:
-    import openassistant_sdk.server as server
+    import openassistant_server as server
 
     assert server.__all__ == sorted(server.__all__)
     assert all(hasattr(server, name) for name in server.__all__)

@@ -11,9 +11,9 @@ from typing import Any
 
 import httpx
 
-from openassistant_sdk.server import Fault
-from openassistant_sdk.server._data import LOREM_WORDS
 from openassistant_sdk.testing import LocalServer
+from openassistant_server import Fault
+from openassistant_server._data import LOREM_WORDS
 
 from .helpers import (
     MESSAGE_READ_KEYS,

@@ -8,8 +8,8 @@ import time
 import httpx
 import pytest
 
-from openassistant_sdk.server import Fault
 from openassistant_sdk.testing import LocalServer
+from openassistant_server import Fault
 
 from .helpers import Api, RawStream, events_of, http_request, joined, raw_exchange, read_stream
 

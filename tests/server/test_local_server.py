@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from openassistant_sdk.server import ServerConfig
 from openassistant_sdk.testing import LocalServer
+from openassistant_server import ServerConfig
 
 from .helpers import Api, read_stream
 
@@ -113,7 +113,7 @@ def test_the_fixture_takes_its_config_from_the_marker(openassistant_server: Loca
 def test_the_plugin_imports_nothing_heavy() -> None:
     code = (
         "import sys, openassistant_sdk.pytest_plugin; "
-        "heavy = [m for m in ('starlette', 'uvicorn', 'openassistant_sdk.server', 'openassistant_sdk.testing') "
+        "heavy = [m for m in ('starlette', 'uvicorn', 'openassistant_server', 'openassistant_sdk.testing') "
         "if m in sys.modules]; print(heavy)"
     )
     result = subprocess.run(
@@ -174,7 +174,7 @@ def test_run_in_the_foreground_until_interrupted(tmp_path: Path) -> None:
         port = probe.getsockname()[1]
     # uvicorn re-raises the signal after a clean shutdown (recent versions do).
     code = (
-        "from openassistant_sdk.server import run\n"
+        "from openassistant_server import run\n"
         "try:\n"
         f"    run(port={port})\n"
         "except KeyboardInterrupt:\n"

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from openassistant_sdk.server import RateLimit
 from openassistant_sdk.testing import LocalServer
+from openassistant_server import RateLimit
 
 from .helpers import (
     MESSAGE_READ_KEYS,

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from openassistant_sdk.server import Fault
-from openassistant_sdk.server._nextjs import js_stringify
 from openassistant_sdk.testing import LocalServer
+from openassistant_server import Fault
+from openassistant_server._nextjs import js_stringify
 
 from .helpers import CHAT_LIST_KEYS, MESSAGE_READ_KEYS, events_of, joined, read_stream, unique_user
 

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING
 import anyio
 import anyio.abc
 
+from ._eventsource import encode_data, sse_json
 from ._generators import generate_tokens
-from ._sse import encode_data, sse_json
 from ._store import Message
 
 if TYPE_CHECKING:
-    from ._core import ServerCore
+    from ._engine import ServerCore
     from ._queues import WorkQueue
 
 __all__ = ["run_workers"]

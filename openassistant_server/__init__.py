@@ -7,8 +7,8 @@ State is kept in memory and the built-in models (`_lorem`, `echo`) need no weigh
 from __future__ import annotations
 
 from ._app import create_app
-from ._config import RateLimit, ServerConfig
 from ._faults import Fault, FaultAction
 from ._runner import run
+from ._settings import RateLimit, ServerConfig
 
 __all__ = ["Fault", "FaultAction", "RateLimit", "ServerConfig", "create_app", "run"]

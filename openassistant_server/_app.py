@@ -20,9 +20,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ._admin import ADMIN_PREFIX, AdminRoutes
 from ._auth_routes import AuthRoutes
 from ._chat_routes import REQUEST_KEY, ChatRoutes
-from ._config import ServerConfig
 from ._conn import drop_connection
-from ._core import ServerCore
+from ._engine import ServerCore
 from ._faults import REQUEST_ACTIONS, classify_request
 from ._http import (
     HTTPError,
@@ -31,6 +30,7 @@ from ._http import (
     handle_starlette_http_exception,
     install_quiet_log_filter,
 )
+from ._settings import ServerConfig
 from ._website import WebsiteRoutes
 
 __all__ = ["create_app", "get_core"]
@@ -161,5 +161,5 @@ def get_core(app: Any) -> ServerCore:
     """Return the server state of an application made by `create_app`."""
     core = getattr(getattr(app, "state", None), "core", None)
     if not isinstance(core, ServerCore):
-        raise TypeError("not an application created by openassistant_sdk.server.create_app")
+        raise TypeError("not an application created by openassistant_server.create_app")
     return core

@@ -18,7 +18,7 @@ from ._http import HTTPError, json_response
 from ._routing import api_route
 
 if TYPE_CHECKING:
-    from ._core import ServerCore
+    from ._engine import ServerCore
 
 __all__ = ["ADMIN_PREFIX", "AdminRoutes"]
 

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ._eventsource import EventSink, EventStreamResponse, encode_data, sse_json
 from ._faults import GENERATION_ACTIONS, STREAM_ACTIONS
 from ._http import HTTPError, UnhandledError, empty_response, json_response
 from ._ids import uuid7
@@ -28,7 +29,6 @@ from ._schemas import (
     REPORT,
     VOTE,
 )
-from ._sse import EventSink, EventStreamResponse, encode_data, sse_json
 from ._validation import (
     ErrorList,
     constrained_int,
@@ -39,7 +39,7 @@ from ._validation import (
 )
 
 if TYPE_CHECKING:
-    from ._core import ServerCore
+    from ._engine import ServerCore
 
 __all__ = ["INTERNAL_KEY", "REQUEST_KEY", "ChatRoutes"]
 
@@ -94,7 +94,7 @@ class ChatRoutes:
     # -- dependencies ------------------------------------------------------------------------
     def user_id(self, request: Request) -> str:
         """`auth.get_current_user_id`."""
-        from ._auth import current_user_id
+        from ._tokens import current_user_id
 
         return current_user_id(request, self.core.signer, self.core.config.trusted_client_keys)
 

@@ -19,6 +19,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ._chat_routes import INTERNAL_KEY, REQUEST_KEY
+from ._eventsource import EventSink, run_event_stream
 from ._faults import STREAM_ACTIONS
 from ._nextjs import (
     UNDEFINED,
@@ -37,11 +38,10 @@ from ._nextjs import (
     session_token,
     url_part,
 )
-from ._sse import EventSink, run_event_stream
 from ._upstream import UpstreamResponse, call_upstream, stream_upstream
 
 if TYPE_CHECKING:
-    from ._core import ServerCore
+    from ._engine import ServerCore
 
 __all__ = ["WebsiteRoutes"]
 

@@ -8,8 +8,8 @@ from typing import Any
 import uvicorn
 
 from ._app import create_app, get_core
-from ._config import ServerConfig
-from ._core import ServerCore
+from ._engine import ServerCore
+from ._settings import ServerConfig
 
 __all__ = ["Server", "build_server", "run"]
 

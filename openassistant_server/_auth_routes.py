@@ -8,15 +8,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ._auth import current_user_id, parse_trusted_client
 from ._data import PRESETS
 from ._http import HTTPError, UnhandledError, json_response
 from ._routing import api_route, query_param, read_body
 from ._schemas import PLUGIN_ENTRY
+from ._tokens import current_user_id, parse_trusted_client
 from ._validation import ErrorList, raise_if_errors, to_str, validate_body
 
 if TYPE_CHECKING:
-    from ._core import ServerCore
+    from ._engine import ServerCore
 
 __all__ = ["AuthRoutes"]
 

@@ -16,14 +16,14 @@ from typing import Any
 import anyio
 import anyio.lowlevel
 
-from ._auth import TokenSigner
-from ._config import ServerConfig
 from ._data import ECHO_MODEL_CONFIG, UPSTREAM_MODEL_CONFIGS, ModelConfig
 from ._faults import FaultBook
 from ._http import HTTPError
 from ._ids import utcnow, uuid7
 from ._queues import MessageQueue, RateLimiter, WorkQueue
+from ._settings import ServerConfig
 from ._store import Message, Store
+from ._tokens import TokenSigner
 
 __all__ = ["ServerCore"]
 
