@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from openassistant_sdk import AsyncClient
-from openassistant_sdk._transport import DEFAULT_SHARDS, ShardedAsyncTransport
+from openassistant_sdk._async._http import DEFAULT_SHARDS, ShardedAsyncTransport
 
 from ._flows import COOKIE, MESSAGES, raw_async_reply, seed_reply
 from ._harness import Row, interleave, rows_for

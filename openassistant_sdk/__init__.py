@@ -6,7 +6,7 @@ over httpx, with a sans-I/O core (request builders, event decoder, models, error
 
 from __future__ import annotations
 
-from ._async_client import (
+from ._async import (
     AsyncChat,
     AsyncChatContext,
     AsyncClient,
@@ -14,7 +14,6 @@ from ._async_client import (
     AsyncReplyStream,
 )
 from ._auth import TrustedClient
-from ._client import Chat, ChatContext, Client, EventStream, ReplyStream
 from ._config import NOT_GIVEN, NotGiven
 from ._cookies import FoundSession, find_session
 from ._events import (
@@ -62,6 +61,7 @@ from ._prompt import format_prompt
 from ._requests import RequestSpec
 from ._retry import RetryPolicy
 from ._sse import EventDecoder
+from ._sync import Chat, ChatContext, Client, EventStream, ReplyStream
 from ._version import __version__
 
 __all__ = [

@@ -200,6 +200,19 @@ class Credentials:
         self._token = None
         return True
 
+    def creates_trusted_user(self, spec: RequestSpec, status: int) -> bool:
+        """Whether a failed ``spec`` calls for creating the trusted client's user first.
+
+        The inference server answers 404 to a trusted client whose user does not exist yet;
+        the website creates it with ``trusted_login`` and tries again (protocol 1.4).
+        """
+        return (
+            status == 404
+            and spec.operation == "create_chat"
+            and self.api == "inference"
+            and self._trusted is not None
+        )
+
     def headers(self) -> Iterable[tuple[str, str]]:
         """The auth headers for an authenticated request."""
         if self._cookie_header is not None:

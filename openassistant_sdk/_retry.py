@@ -8,18 +8,33 @@ failed before any response (it never reached the application), a 429 or a 500 (i
 
 from __future__ import annotations
 
+import enum
 import math
 import random
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
+from ._exceptions import OpenAssistantError, make_status_error
+from ._logging import logger, scrub
 from ._requests import RequestSpec
 
-__all__ = ["FailureKind", "RetryPolicy", "parse_retry_after", "retry_delay"]
+if TYPE_CHECKING:
+    from ._auth import Credentials
+
+__all__ = [
+    "Attempts",
+    "FailureKind",
+    "Next",
+    "RetryPolicy",
+    "parse_retry_after",
+    "redact",
+    "retry_delay",
+]
 
 FailureKind = Literal["connect", "write", "disconnect", "timeout", "read"]
 """How a request failed without a response.
@@ -186,3 +201,153 @@ def retry_delay(
     if policy.deadline is not None and elapsed + delay > policy.deadline:
         return None
     return delay
+
+
+# -- one request's attempts ----------------------------------------------------------------------
+
+
+class Next(enum.Enum):
+    """What the request loop does after an answer."""
+
+    RETURN = "return"  #: hand the response to the caller
+    RETRY = "retry"  #: wait ``Attempts.delay`` seconds, then send the request again
+    LOG_IN = "log in"  #: run the debug login again, then send the request again
+    CREATE_USER = "create user"  #: send ``trusted_login``, then send the request again
+
+
+def redact(error: OpenAssistantError, secrets: list[str]) -> OpenAssistantError:
+    """Remove every secret from an error's message, and drop causes that quote one.
+
+    The one place the SDK's errors are scrubbed, whatever raised them.
+    """
+    if not secrets:
+        return error
+    text = scrub(error.message, secrets)
+    if text != error.message:
+        error.message = text
+        error.args = (text,)
+    for name in ("error", "body"):  # GenerationError's text, an APIStatusError's parsed body
+        value = getattr(error, name, None)
+        if isinstance(value, str) and scrub(value, secrets) != value:
+            setattr(error, name, scrub(value, secrets))
+    causes = (error.__cause__, error.__context__)
+    if any(c is not None and scrub(str(c), secrets) != str(c) for c in causes):
+        # A transport's own error quotes the secret: the SDK's error stands alone instead.
+        error.__cause__ = error.__context__ = None
+        error.__suppress_context__ = True
+    return error
+
+
+class Attempts:
+    """The decisions of one request's loop: retry, log in again, create the trusted user.
+
+    The facade sends, then reports each failure or answer; this says what comes next and
+    raises the error the caller gets when nothing more will help. The rules are in
+    ``retry_delay`` (retries), ``Credentials.forget_login`` (a new debug login after a 401:
+    ``/auth/refresh`` never works, docs/protocol.md 10.1) and
+    ``Credentials.creates_trusted_user``.
+    """
+
+    __slots__ = ("_clock", "_created", "_credentials", "_relogged", "_sent", "_started", "delay", "policy", "retries", "spec")  # fmt: skip
+
+    def __init__(
+        self,
+        spec: RequestSpec,
+        policy: RetryPolicy,
+        credentials: Credentials,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.spec = spec
+        self.policy = policy
+        self._credentials = credentials
+        self._clock = clock
+        self._started = self._sent = clock()
+        self.retries = 0
+        self.delay = 0.0
+        self._relogged = False
+        self._created = False
+
+    def begin(self) -> None:
+        """Note that an attempt is being sent (for the log line of its answer)."""
+        self._sent = self._clock()
+
+    def after_failure(self, error: OpenAssistantError, *, status: int | None = None) -> float:
+        """Take a failure without a usable answer; return the delay before the next attempt.
+
+        Args:
+            error: The SDK's error for it (an ``APIConnectionError`` says how it failed).
+            status: The status, when the failure came while reading an answer's body.
+
+        Raises:
+            OpenAssistantError: ``error``, scrubbed, when it is not retried.
+        """
+        failure: Any = "read" if status is not None else getattr(error, "failure", None)
+        delay = None
+        if status is None or status < 400:  # an error answer whose body broke: not retried
+            delay = retry_delay(
+                self.policy, self.spec, self.retries, failure=failure, elapsed=self._elapsed()
+            )
+        text = scrub(str(error), self._credentials.secrets())
+        spec = self.spec
+        if delay is None:
+            logger.info(
+                "%s %s failed (retries: %d): %s", spec.method, spec.log_path, self.retries, text
+            )
+            if hasattr(error, "retries_taken"):
+                error.retries_taken = self.retries
+            raise redact(error, self._credentials.secrets())
+        logger.debug("retrying %s %s in %.2fs after: %s", spec.method, spec.log_path, delay, text)
+        self.retries += 1
+        return delay
+
+    def after_answer(self, status: int, headers: Mapping[str, str], body: bytes) -> Next:
+        """Take an answer (``headers`` with lower-case names); return what comes next.
+
+        Raises:
+            APIStatusError: The error status is final (its subclass, scrubbed).
+        """
+        spec, credentials = self.spec, self._credentials
+        logger.info(
+            "%s %s -> %d in %.3fs (retries: %d)",
+            spec.method,
+            spec.log_path,
+            status,
+            self._clock() - self._sent,
+            self.retries,
+        )
+        if status < 400:
+            return Next.RETURN
+        if (
+            status == 401
+            and spec.authenticated
+            and not self._relogged
+            and credentials.forget_login()
+        ):
+            self._relogged = True
+            return Next.LOG_IN
+        if not self._created and credentials.creates_trusted_user(spec, status):
+            self._created = True
+            return Next.CREATE_USER
+        delay = retry_delay(
+            self.policy, spec, self.retries, status=status, headers=headers, elapsed=self._elapsed()
+        )
+        if delay is None:
+            error = make_status_error(
+                status_code=status,
+                headers=headers,
+                body=body,
+                method=spec.method,
+                path=spec.log_path,
+                operation=spec.operation,
+                api=spec.api,
+                retries_taken=self.retries,
+                retry_after=parse_retry_after(headers.get("retry-after")),
+            )
+            raise redact(error, credentials.secrets())
+        logger.debug("retrying %s %s after %d in %.2fs", spec.method, spec.log_path, status, delay)
+        self.retries += 1
+        self.delay = delay
+        return Next.RETRY
+
+    def _elapsed(self) -> float:
+        return self._clock() - self._started

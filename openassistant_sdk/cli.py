@@ -22,7 +22,6 @@ from typing import Any, NoReturn
 
 import attrs
 
-from ._client import Chat, Client
 from ._config import DEFAULT_SAMPLING, NOT_GIVEN
 from ._events import ErrorEvent, Event, MessageEvent, PendingEvent, TokenEvent, UnknownEvent
 from ._exceptions import (
@@ -33,6 +32,7 @@ from ._exceptions import (
 )
 from ._logging import scrub
 from ._models import DEFAULT_MODEL, Message, ModelConfig, SamplingParameters
+from ._sync import Chat, Client
 from ._version import __version__
 
 __all__ = ["main"]

@@ -20,13 +20,13 @@ import os
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
-from ._async_client import AsyncClient
-from ._client import Client
+from ._async import AsyncClient
 from ._config import resolve
 from ._cookies import find_session
 from ._exceptions import APIStatusError, ProviderError
 from ._logging import logger
 from ._models import DEFAULT_MODEL, SamplingParameters
+from ._sync import Client
 
 __all__ = ["OpenAssistant", "ProviderError"]
 

@@ -410,7 +410,7 @@ async def test_failed_delete_without_error_raises(make: Any, fake: FakeOA) -> No
 
 async def test_close_never_closes_a_callers_http_client(kind: str, fake: FakeOA, make: Any) -> None:
     client = make()
-    http = client._http
+    http = client._sender.http
     await close(client)
     assert not http.is_closed
     await close(client)  # idempotent
@@ -424,7 +424,7 @@ async def test_secrets_stay_out_of_repr_errors_and_logs(
     fake.fail("get_chat", httpx.ConnectError("refused"), 418)
     with pytest.raises(OpenAssistantError) as info:
         await call(client.get_chat("c1"))
-    texts = [repr(client), repr(client._credentials), str(info.value), caplog.text]
+    texts = [repr(client), repr(client._sender.credentials), str(info.value), caplog.text]
     assert not any("secret-token" in t for t in texts)
 
 
@@ -466,7 +466,7 @@ async def test_close_closes_the_http_client_it_created(kind: str) -> None:
     from openassistant_sdk import AsyncClient, Client
 
     client: Any = Client(env={}) if kind == "sync" else AsyncClient(env={})
-    http = client._http
+    http = client._sender.http
     await close(client)
     assert http.is_closed
     with pytest.raises(OpenAssistantError, match="closed"):
@@ -492,12 +492,12 @@ async def test_with_options_shares_the_pool_and_replaces_credentials(
 ) -> None:
     client = make(debug_user="alice", model="m1")
     other = client.with_options(token="secret-token", model="m2")
-    assert other._http is client._http
+    assert other._sender.http is client._sender.http
     assert other.options.model == "m2"
-    assert other._credentials.debug_user is None  # new credentials replace the old ones
+    assert other._sender.credentials.debug_user is None  # new credentials replace the old ones
     async with using(other.chat()) as chat:
         await call(chat.send("hi"))
     assert fake.requests[0].headers["authorization"] == "Bearer secret-token"
     assert fake.bodies("assistant_message")[0]["model_config_name"] == "m2"
     await close(other)
-    assert not client._http.is_closed  # the copy does not close the shared pool
+    assert not client._sender.http.is_closed  # the copy does not close the shared pool

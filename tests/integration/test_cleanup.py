@@ -125,7 +125,7 @@ async def test_a_cleanup_cut_short_by_its_bound_warns_and_does_not_hang(
     server: LocalServer, anyio_backend: str
 ) -> None:
     client = client_for(server, f"slow-delete-{anyio_backend}")
-    client._options = attrs.evolve(client._options, cleanup_timeout=0.3)
+    client._sender.options = attrs.evolve(client._sender.options, cleanup_timeout=0.3)
     stream = client.stream(ASK)
     await stream.__anext__()  # its chat exists, to be deleted when the client closes
     server.add_fault(Fault(action="delay", op="delete_chat", delay=3.0, times=1))

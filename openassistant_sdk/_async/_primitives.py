@@ -1,6 +1,6 @@
 """The async side's waiting and shielding, on anyio so it runs under asyncio and trio.
 
-``.ci/unasync.py`` maps this module to ``_sync_primitives`` in the generated sync client.
+Each side writes its own: ``_sync/_primitives.py`` is not generated.
 """
 
 from __future__ import annotations

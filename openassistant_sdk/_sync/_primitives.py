@@ -1,4 +1,4 @@
-"""The sync side's waiting and shielding: the blocking twins of ``_async_primitives``.
+"""The sync side's waiting and shielding: the blocking twins of ``_async/_primitives.py``.
 
 A blocking read cannot be interrupted; its bound is the HTTP read timeout, which the client
 sets from the stall timeout when it opens a stream. The one read that needs a shorter bound,

@@ -1,0 +1,235 @@
+"""Chats as resources: ``AsyncChat`` remembers its thread and deletes itself on exit."""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal
+
+from openassistant_sdk._config import NOT_GIVEN, NotGiven
+from openassistant_sdk._exceptions import (
+    APITimeoutError,
+    CleanupWarning,
+    NotFoundError,
+    OpenAssistantError,
+)
+from openassistant_sdk._flow import Thread, sampling_overrides
+from openassistant_sdk._models import ChatInfo, Message, SamplingParameters
+
+from . import _primitives as primitives
+from ._stream import AsyncEventStream, AsyncReply, AsyncReplyStream
+
+if TYPE_CHECKING:
+    from ._client import AsyncClient
+
+__all__ = ["AsyncChat", "AsyncChatContext"]
+
+
+class AsyncChatContext:
+    """``async with client.chat() as chat``: create on enter, delete on exit, whatever happens."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+        self._chat: AsyncChat | None = None
+
+    async def __aenter__(self) -> AsyncChat:
+        self._chat = await self._client.create_chat()
+        return self._chat
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._chat is not None:
+            await self._chat._exit(exc)
+
+
+class AsyncChat:
+    """A chat on the server; it remembers its thread, so each turn continues the last.
+
+    Use it as a context manager to delete it on exit, or call ``delete``.
+
+    Attributes:
+        id: The server's chat id.
+        info: The chat as the server last described it.
+    """
+
+    def __init__(self, client: AsyncClient, info: ChatInfo) -> None:
+        self._client = client
+        self.id = info.id
+        self.info = info
+        self._thread = Thread(info.id)
+        self._replies: list[AsyncReply] = []
+        self._deleted = False
+
+    def __repr__(self) -> str:
+        return f"<AsyncChat id={self.id!r}>"
+
+    @property
+    def last_message_id(self) -> str | None:
+        """The last complete assistant message: the parent of the next prompter message."""
+        return self._thread.tail
+
+    @property
+    def deleted(self) -> bool:
+        """Whether this chat was deleted."""
+        return self._deleted
+
+    async def __aenter__(self) -> AsyncChat:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._exit(exc)
+
+    async def _exit(self, exc: BaseException | None) -> None:
+        timeout = self._client._sender.options.cleanup_timeout
+        shield = primitives.ShieldCancellation(timeout)
+        error: Exception | None = None
+        with shield:
+            try:
+                await self.delete()
+            except Exception as err:  # reported below, never masking `exc`
+                error = err
+        if shield.timed_out and error is None:
+            error = APITimeoutError(f"deleting chat {self.id} took longer than {timeout}s")
+        if error is not None:
+            if exc is not None:
+                warnings.warn(
+                    f"could not delete chat {self.id}: {error}", CleanupWarning, stacklevel=3
+                )
+            else:
+                raise error
+
+    async def delete(self) -> None:
+        """Close this chat's open streams, then delete it on the server (idempotent)."""
+        for reply in self._replies:
+            await reply.aclose()
+        self._replies.clear()
+        if self._deleted:
+            return
+        with contextlib.suppress(NotFoundError):  # already gone: what delete() promises
+            await self._client.delete_chat(self.id)
+        self._deleted = True
+
+    async def refresh(self) -> ChatInfo:
+        """Fetch the chat with all its messages from the server."""
+        self.info = await self._client.get_chat(self.id)
+        return self.info
+
+    async def vote(self, message: Message | str, score: Literal[-1, 0, 1]) -> None:
+        """Rate an assistant message of this chat: -1, 0 or 1."""
+        message_id = message.id if isinstance(message, Message) else message
+        await self._client.vote(self.id, message_id, score)
+
+    def stream(
+        self,
+        content: str,
+        *,
+        model: str | None = None,
+        sampling: SamplingParameters | None = None,
+        top_k: int | None | NotGiven = NOT_GIVEN,
+        top_p: float | None | NotGiven = NOT_GIVEN,
+        typical_p: float | None | NotGiven = NOT_GIVEN,
+        temperature: float | None | NotGiven = NOT_GIVEN,
+        repetition_penalty: float | None | NotGiven = NOT_GIVEN,
+        max_new_tokens: int | None | NotGiven = NOT_GIVEN,
+        system_prompt: str | None = None,
+        user_profile: str | None = None,
+        user_response_instructions: str | None = None,
+        stall_timeout: float | None | NotGiven = NOT_GIVEN,
+        stream_timeout: float | None | NotGiven = NOT_GIVEN,
+    ) -> AsyncReplyStream:
+        """Send ``content`` and stream the reply's text.
+
+        The requests (prompter message, assistant message, events) start on first iteration
+        or on entering ``async with``. After the stream is exhausted, ``.message`` holds the
+        final ``Message``.
+
+        Raises:
+            ValueError: Invalid content or sampling parameters (at once, before any request).
+        """
+        return AsyncReplyStream(self._reply(content, model, sampling, locals()))
+
+    def events(
+        self,
+        content: str,
+        *,
+        model: str | None = None,
+        sampling: SamplingParameters | None = None,
+        top_k: int | None | NotGiven = NOT_GIVEN,
+        top_p: float | None | NotGiven = NOT_GIVEN,
+        typical_p: float | None | NotGiven = NOT_GIVEN,
+        temperature: float | None | NotGiven = NOT_GIVEN,
+        repetition_penalty: float | None | NotGiven = NOT_GIVEN,
+        max_new_tokens: int | None | NotGiven = NOT_GIVEN,
+        system_prompt: str | None = None,
+        user_profile: str | None = None,
+        user_response_instructions: str | None = None,
+        stall_timeout: float | None | NotGiven = NOT_GIVEN,
+        stream_timeout: float | None | NotGiven = NOT_GIVEN,
+    ) -> AsyncEventStream:
+        """Send ``content`` and stream the reply as typed events.
+
+        An in-stream error arrives as a final ``ErrorEvent`` (docs/design.md, decision 3).
+        """
+        return AsyncEventStream(self._reply(content, model, sampling, locals()))
+
+    async def send(
+        self,
+        content: str,
+        *,
+        model: str | None = None,
+        sampling: SamplingParameters | None = None,
+        top_k: int | None | NotGiven = NOT_GIVEN,
+        top_p: float | None | NotGiven = NOT_GIVEN,
+        typical_p: float | None | NotGiven = NOT_GIVEN,
+        temperature: float | None | NotGiven = NOT_GIVEN,
+        repetition_penalty: float | None | NotGiven = NOT_GIVEN,
+        max_new_tokens: int | None | NotGiven = NOT_GIVEN,
+        system_prompt: str | None = None,
+        user_profile: str | None = None,
+        user_response_instructions: str | None = None,
+        stall_timeout: float | None | NotGiven = NOT_GIVEN,
+        stream_timeout: float | None | NotGiven = NOT_GIVEN,
+    ) -> Message:
+        """Send ``content`` and wait for the complete reply.
+
+        Raises:
+            GenerationError: The server reported a failed generation.
+        """
+        stream = AsyncReplyStream(self._reply(content, model, sampling, locals()))
+        async with stream:
+            async for _ in stream:
+                pass
+        assert stream.message is not None
+        return stream.message
+
+    def _reply(
+        self,
+        content: str,
+        model: str | None,
+        sampling: SamplingParameters | None,
+        arguments: dict[str, Any],
+    ) -> AsyncReply:
+        if self._deleted:
+            raise OpenAssistantError(f"chat {self.id} was deleted")
+        if not any(not reply.closed for reply in self._replies):
+            self._thread.check_continuable()
+        if not isinstance(content, str):
+            raise ValueError(f"content must be a string, not {type(content).__name__}")
+        extra = {
+            name: arguments[name]
+            for name in ("system_prompt", "user_profile", "user_response_instructions")
+        }
+        return self._client._reply(
+            self._thread, content, model, sampling, sampling_overrides(**arguments), extra,
+            arguments["stall_timeout"], arguments["stream_timeout"], siblings=self._replies,
+        )  # fmt: skip

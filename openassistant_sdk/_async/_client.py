@@ -1,0 +1,532 @@
+"""The client: ``AsyncClient``, its configuration and the chat API's calls.
+
+Requests go through the sender (``_sender.py``); replies are ``ReplyFlow``s from the core,
+performed by ``AsyncReply`` (``_stream.py``).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import AsyncIterator, Mapping, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal
+
+import httpx
+
+from openassistant_sdk._auth import TrustedClient
+from openassistant_sdk._config import NOT_GIVEN, ClientOptions, NotGiven, resolve
+from openassistant_sdk._exceptions import APITimeoutError, CleanupWarning
+from openassistant_sdk._flow import ReplyFlow, Thread, merge_sampling, sampling_overrides
+from openassistant_sdk._logging import setup_from_env
+from openassistant_sdk._models import (
+    ChatInfo,
+    ChatPage,
+    Message,
+    ModelConfig,
+    SamplingParameters,
+    TokenPair,
+    parse_list,
+)
+from openassistant_sdk._prompt import format_prompt
+from openassistant_sdk._retry import RetryPolicy
+from openassistant_sdk._sse import MalformedPolicy
+
+from . import _primitives as primitives
+from ._chat import AsyncChat, AsyncChatContext
+from ._http import DEFAULT_TIMEOUT, ShardedAsyncTransport, make_timeout, sharding_is_safe
+from ._sender import AsyncSender
+from ._stream import AsyncEventStream, AsyncReply, AsyncReplyStream
+
+if TYPE_CHECKING:
+    from http.cookiejar import CookieJar
+
+__all__ = ["AsyncClient"]
+
+
+class AsyncClient:
+    """The Open Assistant client for the website or the inference server API.
+
+    Use it as a context manager, or call ``aclose`` when done. Every argument left out
+    comes from the environment (``OPENASSISTANT_BASE_URL``, ``OPENASSISTANT_API``,
+    ``OPENASSISTANT_SESSION_TOKEN``, ``OPENASSISTANT_TOKEN``, ``OPENASSISTANT_DEBUG_USER``,
+    ``OPENASSISTANT_LOG``) or a default.
+
+    Args:
+        base_url: The site (``https://open-assistant.io``) or inference server root.
+        api: ``"website"`` (``/api/chat...``, cookie auth) or ``"inference"`` (``/chats...``,
+            bearer auth). Inferred from the credentials when left out.
+        session_token: The website's next-auth session token (sent as its cookie).
+        cookies: Website cookies, as a dict or a cookie jar (only the site's are sent).
+        token: An inference-server bearer access token.
+        debug_user: Log in to the inference server's debug login as this user (and again
+            after a 401).
+        trusted_client: Authenticate to the inference server as a trusted client.
+        model: The default model config name (``OA_SFT_Llama_30B_6``).
+        sampling: The default sampling parameters (the ``k50`` preset).
+        timeout: Seconds, an ``httpx.Timeout`` or ``None`` for the control-plane requests.
+        max_retries: Retries after a failed attempt (default 2); or pass ``retry=``.
+        retry: A full ``RetryPolicy``.
+        stall_timeout: Seconds a reply may go without a token or a final event (pings and
+            ``pending`` events do not count) before ``APITimeoutError``; ``None``: no
+            limit. Default 120 s.
+        stream_timeout: Seconds a whole streamed reply may take; ``None`` (default): no limit.
+        proxy: A proxy URL (``http://``, ``https://``, ``socks5://`` with the socks extra).
+        headers: Extra headers for every request.
+        http_client: An ``httpx.AsyncClient`` you own; it is not closed by ``aclose``.
+        trust_env: Honour the standard proxy and certificate environment variables.
+        http2: Speak HTTP/2 where the server offers it (needs the http2 extra).
+        verify: Verify TLS certificates (on by default), or a path or SSL context.
+        on_malformed: ``"raise"`` a ``StreamError`` on a malformed event (default) or
+            ``"skip"`` it and count it.
+        recover: Recover a reply whose stream broke by fetching the final message.
+        user_agent: The ``User-Agent`` header (default ``openassistant-sdk/<version>``).
+        event_hooks: httpx event hooks, for tracing requests.
+        env: The environment to read instead of ``os.environ``.
+
+    Raises:
+        ValueError: An argument is invalid, or the credentials do not fit the API.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        api: Literal["website", "inference"] | None = None,
+        session_token: str | None = None,
+        cookies: Mapping[str, str] | CookieJar | httpx.Cookies | None = None,
+        token: str | None = None,
+        debug_user: str | None = None,
+        trusted_client: TrustedClient | None = None,
+        model: str | None = None,
+        sampling: SamplingParameters | None = None,
+        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | None = None,
+        stall_timeout: float | None | NotGiven = NOT_GIVEN,
+        stream_timeout: float | None = None,
+        proxy: str | httpx.Proxy | None = None,
+        headers: Mapping[str, str] | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        trust_env: bool = True,
+        http2: bool = False,
+        verify: Any = True,
+        on_malformed: MalformedPolicy = "raise",
+        recover: bool = True,
+        user_agent: str | None = None,
+        event_hooks: Mapping[str, list[Any]] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        setup_from_env(env)
+        self._init_kwargs: dict[str, Any] = {
+            "base_url": base_url, "api": api, "session_token": session_token, "cookies": cookies,
+            "token": token, "debug_user": debug_user, "trusted_client": trusted_client,
+            "model": model, "sampling": sampling, "timeout": timeout, "max_retries": max_retries,
+            "retry": retry, "stall_timeout": stall_timeout, "stream_timeout": stream_timeout,
+            "headers": headers, "on_malformed": on_malformed, "recover": recover,
+            "user_agent": user_agent, "env": env,
+        }  # fmt: skip
+        options, credentials = resolve(
+            env=os.environ if env is None else env,
+            base_url=base_url,
+            api=api,
+            session_token=session_token,
+            cookies=cookies,
+            token=token,
+            debug_user=debug_user,
+            trusted_client=trusted_client,
+            model=model,
+            sampling=sampling,
+            timeout=timeout,
+            max_retries=max_retries,
+            retry=retry,
+            stall_timeout=stall_timeout,
+            stream_timeout=stream_timeout,
+            on_malformed=on_malformed,
+            recover=recover,
+            user_agent=user_agent,
+            headers=headers,
+        )
+        timeout_value = None if isinstance(timeout, NotGiven) else make_timeout(timeout)
+        if http_client is not None:
+            if proxy is not None or http2 or event_hooks is not None or verify is not True:
+                raise ValueError(
+                    "configure proxy, http2, verify and event_hooks on your http_client"
+                )
+            http, owns_http = http_client, False
+            reads_bounded = False  # a transport of the caller's may not time reads out
+        else:
+            try:
+                transport = None
+                if sharding_is_safe(proxy, trust_env) and not http2:
+                    transport = ShardedAsyncTransport(verify=verify, trust_env=trust_env)
+                http = httpx.AsyncClient(
+                    timeout=timeout_value or DEFAULT_TIMEOUT,
+                    proxy=proxy,
+                    trust_env=trust_env,
+                    http2=http2,
+                    verify=verify,
+                    transport=transport,
+                    follow_redirects=False,  # credentials never follow a redirect elsewhere
+                    event_hooks=dict(event_hooks) if event_hooks else None,
+                )
+                owns_http = True
+                # httpx's own transports bound every socket read by the request's read timeout.
+                reads_bounded = True
+            except ImportError as err:
+                extra = "http2" if http2 else "socks"
+                raise ImportError(
+                    f"{err} Install it with: pip install 'openassistant-sdk[{extra}]'"
+                ) from err
+        self._sender = AsyncSender(
+            options,
+            credentials,
+            http,
+            owns_http=owns_http,
+            reads_bounded=reads_bounded,
+            timeout=timeout_value,
+        )
+
+    def __repr__(self) -> str:
+        options = self._sender.options
+        return f"<AsyncClient api={options.api!r} base_url={options.base_url!r}>"
+
+    def with_options(
+        self,
+        *,
+        base_url: str | None = None,
+        api: Literal["website", "inference"] | None = None,
+        session_token: str | None = None,
+        cookies: Mapping[str, str] | CookieJar | httpx.Cookies | None = None,
+        token: str | None = None,
+        debug_user: str | None = None,
+        trusted_client: TrustedClient | None = None,
+        model: str | None = None,
+        sampling: SamplingParameters | None = None,
+        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        stall_timeout: float | None | NotGiven = NOT_GIVEN,
+        stream_timeout: float | None | NotGiven = NOT_GIVEN,
+    ) -> AsyncClient:
+        """Return a client with some options changed that shares this one's connections.
+
+        For a service acting for many users: one connection pool, a client per user
+        (``client.with_options(debug_user="bob")``). New credentials replace all the old
+        ones. The copy does not close the shared connections; close this client last.
+        """
+        kwargs = dict(self._init_kwargs)
+        credentials = {
+            "session_token": session_token, "cookies": cookies, "token": token,
+            "debug_user": debug_user, "trusted_client": trusted_client,
+        }  # fmt: skip
+        if any(value is not None for value in credentials.values()):
+            kwargs.update(credentials)
+        changes = {"base_url": base_url, "api": api, "model": model, "sampling": sampling}
+        kwargs.update({name: value for name, value in changes.items() if value is not None})
+        for name, value in (
+            ("timeout", timeout), ("max_retries", max_retries),
+            ("stall_timeout", stall_timeout), ("stream_timeout", stream_timeout),
+        ):  # fmt: skip
+            if not isinstance(value, NotGiven):
+                kwargs[name] = value
+        if not isinstance(max_retries, NotGiven):
+            kwargs["retry"] = None
+        sender = self._sender
+        copy = type(self)(http_client=sender.http, **kwargs)
+        copy._sender.timeout = copy._sender.timeout or sender.timeout
+        copy._sender.reads_bounded = sender.reads_bounded
+        return copy
+
+    @property
+    def options(self) -> ClientOptions:
+        """The resolved options (no secrets)."""
+        return self._sender.options
+
+    @property
+    def api(self) -> Literal["website", "inference"]:
+        """Which API this client speaks."""
+        return self._sender.options.api
+
+    @property
+    def base_url(self) -> str:
+        """The server root this client talks to."""
+        return self._sender.options.base_url
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Finish what abandoned streams left, then close the connections (idempotent).
+
+        An ``http_client`` passed in by the caller stays open (api-contract.md decision 11).
+        """
+        sender = self._sender
+        if sender.closed:
+            return
+        timeout = sender.options.cleanup_timeout
+        shield = primitives.ShieldCancellation(timeout)
+        with shield:
+            for reply in list(sender.live):
+                await reply.aclose()
+            await sender.reap_orphans()
+        if shield.timed_out:
+            # Cut short by the bound: say so, rather than leave chats behind in silence.
+            warnings.warn(
+                f"closing the client took longer than {timeout} s: the cleanup of open "
+                "replies was cut short, and chats may be left on the server",
+                CleanupWarning,
+                stacklevel=2,
+            )
+        sender.closed = True
+        if sender.owns_http:
+            await sender.http.aclose()
+
+    # -- chats -----------------------------------------------------------------------------------
+
+    def chat(self) -> AsyncChatContext:
+        """Return a context manager: the chat is created on enter and deleted on exit.
+
+        Example::
+
+            async with client.chat() as chat:
+                async for text in chat.stream("Hello"):
+                    print(text, end="")
+        """
+        return AsyncChatContext(self)
+
+    async def create_chat(self) -> AsyncChat:
+        """Create a chat; it is itself a context manager that deletes it on exit."""
+        return AsyncChat(self, await self._create_chat_info())
+
+    async def _create_chat_info(self) -> ChatInfo:
+        # Shielded: cancelled half-way, the chat would exist on the server with nobody
+        # knowing its id. Finished, the caller's cleanup can delete it. The request's own
+        # timeouts bound the wait.
+        info: ChatInfo | None = None
+        with primitives.ShieldCancellation(None):
+            info = ChatInfo.from_json(await self._sender.json(self._sender.routes.create_chat()))
+        if info is None:  # a shield without a bound never cuts the request short
+            raise APITimeoutError("creating a chat was cut short")
+        return info
+
+    async def get_chat(self, chat_id: str) -> ChatInfo:
+        """Return a chat with all its messages (every branch, oldest first)."""
+        return ChatInfo.from_json(await self._sender.json(self._sender.routes.get_chat(chat_id)))
+
+    async def list_chats(
+        self,
+        *,
+        limit: int | None = None,
+        after: str | None = None,
+        before: str | None = None,
+        include_hidden: bool = False,
+    ) -> ChatPage:
+        """Return one page of chats, newest first (``next`` is the cursor for older ones)."""
+        spec = self._sender.routes.list_chats(
+            limit=limit, after=after, before=before, include_hidden=include_hidden
+        )
+        return ChatPage.from_json(await self._sender.json(spec))
+
+    async def iter_chats(
+        self, *, include_hidden: bool = False, page_size: int | None = None
+    ) -> AsyncIterator[ChatInfo]:
+        """Iterate over all chats, newest first, following the page cursors."""
+        after: str | None = None
+        seen: set[str] = set()
+        while True:
+            page = await self.list_chats(
+                limit=page_size, after=after, include_hidden=include_hidden
+            )
+            for chat in page.chats:
+                if chat.id not in seen:
+                    seen.add(chat.id)
+                    yield chat
+            if not page.chats or page.next is None or page.next == after:
+                return
+            after = page.next
+
+    async def update_chat(
+        self,
+        chat_id: str,
+        *,
+        title: str | None = None,
+        hidden: bool | None = None,
+        allow_data_use: bool | None = None,
+        active_thread_tail_message_id: str | None = None,
+    ) -> None:
+        """Change a chat's title, visibility or data-use flag (``None`` leaves a field)."""
+        changes = {
+            "title": title,
+            "hidden": hidden,
+            "allow_data_use": allow_data_use,
+            "active_thread_tail_message_id": active_thread_tail_message_id,
+        }
+        await self._sender.send(self._sender.routes.update_chat(chat_id, changes))
+
+    async def delete_chat(self, chat_id: str) -> None:
+        """Delete a chat and its messages."""
+        await self._sender.send(self._sender.routes.delete_chat(chat_id))
+
+    async def get_message(self, chat_id: str, message_id: str) -> Message:
+        """Return one message of a chat."""
+        return Message.from_json(
+            await self._sender.json(self._sender.routes.get_message(chat_id, message_id))
+        )
+
+    async def vote(self, chat_id: str, message_id: str, score: Literal[-1, 0, 1]) -> None:
+        """Rate an assistant message: -1, 0 or 1."""
+        await self._sender.send(self._sender.routes.vote(chat_id, message_id, score))
+
+    async def models(self) -> list[ModelConfig]:
+        """Return the model configs the server offers, each with its sampling presets."""
+        return parse_list(
+            await self._sender.json(self._sender.routes.models()),
+            ModelConfig.from_json,
+            "model configs",
+        )
+
+    async def login(self) -> TokenPair:
+        """Run the inference server's debug login now (it otherwise runs on first use)."""
+        credentials = self._sender.credentials
+        if credentials.debug_user is None:
+            raise ValueError("login() needs debug_user=")
+        credentials.forget_login()
+        pair = TokenPair.from_json(await self._sender.json(credentials.login_spec()))
+        credentials.accept_login(pair)
+        return pair
+
+    # -- one-shot calls (the seed's five steps) --------------------------------------------------
+
+    def stream(
+        self,
+        messages: Sequence[Mapping[str, str]],
+        *,
+        model: str | None = None,
+        sampling: SamplingParameters | None = None,
+        top_k: int | None | NotGiven = NOT_GIVEN,
+        top_p: float | None | NotGiven = NOT_GIVEN,
+        typical_p: float | None | NotGiven = NOT_GIVEN,
+        temperature: float | None | NotGiven = NOT_GIVEN,
+        repetition_penalty: float | None | NotGiven = NOT_GIVEN,
+        max_new_tokens: int | None | NotGiven = NOT_GIVEN,
+        system_prompt: str | None = None,
+        stall_timeout: float | None | NotGiven = NOT_GIVEN,
+        stream_timeout: float | None | NotGiven = NOT_GIVEN,
+    ) -> AsyncReplyStream:
+        """Stream a reply to ``messages`` in a new chat that is deleted afterwards.
+
+        Creates a chat, posts the messages formatted into one prompt, posts the assistant
+        message, streams its tokens and deletes the chat, whatever happens. The requests start
+        on first iteration or on entering ``async with``.
+
+        Raises:
+            ValueError: The messages or sampling parameters are invalid.
+        """
+        reply = self._one_shot(messages, model, sampling, locals())
+        return AsyncReplyStream(reply)
+
+    def events(
+        self,
+        messages: Sequence[Mapping[str, str]],
+        *,
+        model: str | None = None,
+        sampling: SamplingParameters | None = None,
+        top_k: int | None | NotGiven = NOT_GIVEN,
+        top_p: float | None | NotGiven = NOT_GIVEN,
+        typical_p: float | None | NotGiven = NOT_GIVEN,
+        temperature: float | None | NotGiven = NOT_GIVEN,
+        repetition_penalty: float | None | NotGiven = NOT_GIVEN,
+        max_new_tokens: int | None | NotGiven = NOT_GIVEN,
+        system_prompt: str | None = None,
+        stall_timeout: float | None | NotGiven = NOT_GIVEN,
+        stream_timeout: float | None | NotGiven = NOT_GIVEN,
+    ) -> AsyncEventStream:
+        """Like ``stream``, with typed events instead of text."""
+        reply = self._one_shot(messages, model, sampling, locals())
+        return AsyncEventStream(reply)
+
+    async def complete(
+        self,
+        messages: Sequence[Mapping[str, str]],
+        *,
+        model: str | None = None,
+        sampling: SamplingParameters | None = None,
+        top_k: int | None | NotGiven = NOT_GIVEN,
+        top_p: float | None | NotGiven = NOT_GIVEN,
+        typical_p: float | None | NotGiven = NOT_GIVEN,
+        temperature: float | None | NotGiven = NOT_GIVEN,
+        repetition_penalty: float | None | NotGiven = NOT_GIVEN,
+        max_new_tokens: int | None | NotGiven = NOT_GIVEN,
+        system_prompt: str | None = None,
+        stall_timeout: float | None | NotGiven = NOT_GIVEN,
+        stream_timeout: float | None | NotGiven = NOT_GIVEN,
+    ) -> str:
+        """Return the whole reply to ``messages`` as one string (the chat is deleted after).
+
+        Raises:
+            GenerationError: The server reported a failed generation.
+        """
+        reply = self._one_shot(messages, model, sampling, locals())
+        parts: list[str] = []
+        async with AsyncReplyStream(reply) as stream:
+            async for text in stream:
+                parts.append(text)
+        return "".join(parts)
+
+    def _one_shot(
+        self,
+        messages: Sequence[Mapping[str, str]],
+        model: str | None,
+        sampling: SamplingParameters | None,
+        arguments: dict[str, Any],
+    ) -> AsyncReply:
+        self._sender.check_open()
+        return self._reply(
+            None, format_prompt(messages), model, sampling, sampling_overrides(**arguments),
+            {"system_prompt": arguments["system_prompt"]},
+            arguments["stall_timeout"], arguments["stream_timeout"],
+        )  # fmt: skip
+
+    def _reply(
+        self,
+        thread: Thread | None,
+        content: str,
+        model: str | None,
+        sampling: SamplingParameters | None,
+        overrides: dict[str, Any],
+        extra: dict[str, str | None],
+        stall_timeout: float | None | NotGiven,
+        stream_timeout: float | None | NotGiven,
+        *,
+        siblings: list[AsyncReply] | None = None,
+    ) -> AsyncReply:
+        """Make the reply of a chat's thread, or of a one-shot call (``thread`` is None)."""
+        sender = self._sender
+        options = sender.options
+        flow = ReplyFlow(
+            sender.routes,
+            thread,
+            content,
+            model=model or options.model,
+            sampling=merge_sampling(sampling or options.sampling, overrides),
+            extra=extra,
+            stall_timeout=options.stall_timeout if isinstance(stall_timeout, NotGiven) else stall_timeout,
+            stream_timeout=options.stream_timeout if isinstance(stream_timeout, NotGiven) else stream_timeout,
+            recover=options.recover,
+            max_recoveries=options.max_recoveries,
+            on_malformed=options.on_malformed,
+            max_event_size=options.max_event_size,
+            reads_bounded=sender.reads_bounded,
+            clock=primitives.now,
+        )  # fmt: skip
+        return AsyncReply(sender, flow, siblings)
