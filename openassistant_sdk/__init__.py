@@ -6,6 +6,8 @@ over httpx, with a sans-I/O core (request builders, event decoder, models, error
 
 from __future__ import annotations
 
+import inspect
+
 from ._async import (
     AsyncChat,
     AsyncChatContext,
@@ -121,3 +123,15 @@ __all__ = [
     "find_session",
     "format_prompt",
 ]
+
+
+def _publish() -> None:
+    # Public names report the public module, so tracebacks and reprs read
+    # `openassistant_sdk.NotFoundError`, not the private module that defines them (as httpx does).
+    for name in __all__:
+        value = globals()[name]
+        if isinstance(value, type) or inspect.isfunction(value):
+            value.__module__ = __name__
+
+
+_publish()

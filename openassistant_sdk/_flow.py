@@ -40,9 +40,17 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import attrs
-
-from ._config import NotGiven
+from ._actions import (
+    CLOSE,
+    FINISHED,
+    UNTIMED_READ,
+    Action,
+    Call,
+    Cleanup,
+    OpenStream,
+    Read,
+    Sleep,
+)
 from ._events import ErrorEvent, Event
 from ._exceptions import (
     APIConnectionError,
@@ -56,22 +64,9 @@ from ._reply import ReplyTracker, failure_text, recovery_step
 from ._requests import RequestSpec, Routes
 from ._responses import json_body
 from ._sse import EventDecoder, MalformedPolicy
+from ._turns import Thread
 
-__all__ = [
-    "Call",
-    "Cleanup",
-    "CloseStream",
-    "Finished",
-    "OpenStream",
-    "PendingDeletion",
-    "Read",
-    "ReplyFlow",
-    "Sleep",
-    "State",
-    "Thread",
-    "merge_sampling",
-    "sampling_overrides",
-]
+__all__ = ["ReplyFlow", "State"]
 
 #: Waits between fetches of a message while a broken reply is recovered.
 RECOVERY_POLL = (0.25, 0.5, 1.0, 2.0)
@@ -81,77 +76,6 @@ RECOVERY_POLL = (0.25, 0.5, 1.0, 2.0)
 PENDING_CHECK = 10.0
 #: Content types an event stream may come with (the website passes the upstream's through).
 EVENT_CONTENT_TYPES = ("", "text/event-stream", "text/plain", "application/octet-stream")
-SAMPLING_FIELDS = (
-    "top_k",
-    "top_p",
-    "typical_p",
-    "temperature",
-    "repetition_penalty",
-    "max_new_tokens",
-)
-
-
-# -- actions -------------------------------------------------------------------------------------
-
-
-@attrs.frozen
-class Call:
-    """Send ``spec`` and read its JSON answer.
-
-    Attributes:
-        spec: The request.
-        shield: Finish the request even if the caller is interrupted meanwhile (creating a
-            chat: cut short, the chat would exist on the server with nobody knowing its id).
-    """
-
-    spec: RequestSpec
-    shield: bool = False
-
-
-@attrs.frozen
-class OpenStream:
-    """Open the event stream ``spec`` with ``read_timeout`` as its HTTP read timeout."""
-
-    spec: RequestSpec
-    read_timeout: float | None
-
-
-@attrs.frozen
-class Read:
-    """Read one chunk of the open stream.
-
-    Attributes:
-        timeout: Seconds the read may take (``None``: no limit).
-        timed: Whether the facade must time the read itself; when False, the transport's
-            read timeout (set by ``OpenStream``) already bounds it.
-    """
-
-    timeout: float | None
-    timed: bool
-
-
-@attrs.frozen
-class CloseStream:
-    """Close the open event stream (its connection is not reused)."""
-
-
-@attrs.frozen
-class Sleep:
-    """Wait ``seconds`` before the next action."""
-
-    seconds: float
-
-
-@attrs.frozen
-class Finished:
-    """The reply is over: every event is in ``events``."""
-
-
-Action = Call | OpenStream | Read | CloseStream | Sleep | Finished
-
-_CLOSE = CloseStream()
-_FINISHED = Finished()
-_UNTIMED_READ = Read(None, False)
 
 
 class State(enum.Enum):
@@ -177,108 +101,6 @@ class _Purpose(enum.Enum):
     EXPIRE = "expire"
     RECOVER = "recover"
     OPEN = "open"
-
-
-# -- the chat's thread -------------------------------------------------------------------------
-
-
-@attrs.define
-class Thread:
-    """A chat's thread as the client knows it: where the next prompter message attaches.
-
-    Attributes:
-        chat_id: The chat.
-        tail: The last complete assistant message: the parent of the next prompter message.
-        started: Whether a prompter message was posted.
-    """
-
-    chat_id: str
-    tail: str | None = None
-    started: bool = False
-
-    def check_continuable(self) -> None:
-        """Raise if no reply can follow: the server takes a prompter message only first, or
-        after a complete assistant message (docs/protocol.md 2.3, 5.2).
-
-        Raises:
-            OpenAssistantError: The chat's first reply failed or was stopped.
-        """
-        if self.started and self.tail is None:
-            raise OpenAssistantError(
-                f"chat {self.chat_id} has no complete reply to continue from (its first reply "
-                "failed or was stopped); start a new chat"
-            )
-
-
-# -- cleanup -------------------------------------------------------------------------------------
-
-
-@attrs.frozen
-class PendingDeletion:
-    """A chat to delete once its reply has finished (never while it is generating).
-
-    Attributes:
-        chat_id: The chat.
-        message_id: Its unfinished assistant message, when known; otherwise the whole chat
-            is looked at.
-    """
-
-    chat_id: str
-    message_id: str | None = None
-
-    def check(self, routes: Routes) -> RequestSpec:
-        """Return the request that tells whether the reply has finished."""
-        if self.message_id is not None:
-            return routes.get_message(self.chat_id, self.message_id)
-        return routes.get_chat(self.chat_id)
-
-    def finished(self, body: Any) -> bool:
-        """Tell from the answer to ``check()`` whether the chat may be deleted now."""
-        if self.message_id is not None:
-            return Message.from_json(body).state not in ("pending", "in_progress")
-        chat = ChatInfo.from_json(body)
-        return not any(m.state in ("pending", "in_progress") for m in chat.messages)
-
-
-@attrs.frozen
-class Cleanup:
-    """What a reply leaves to release when it stops.
-
-    Attributes:
-        drain: Read the rest of the stream briefly so its connection can be reused (only
-            after a normal end).
-        delete: A chat the reply owns, to delete now.
-        defer: A chat the reply owns whose reply may still be generating: delete it later.
-    """
-
-    drain: bool
-    delete: str | None = None
-    defer: PendingDeletion | None = None
-
-
-# -- sampling ------------------------------------------------------------------------------------
-
-
-def sampling_overrides(**values: Any) -> dict[str, Any]:
-    """Keep the per-call sampling values that were given (``NOT_GIVEN`` ones are left out)."""
-    return {
-        name: value
-        for name, value in values.items()
-        if name in SAMPLING_FIELDS and not isinstance(value, NotGiven)
-    }
-
-
-def merge_sampling(base: object, overrides: Mapping[str, Any]) -> SamplingParameters:
-    """Apply per-call overrides to a ``SamplingParameters``.
-
-    Raises:
-        ValueError: ``base`` is not a ``SamplingParameters``, or a value is invalid.
-    """
-    if not isinstance(base, SamplingParameters):
-        raise ValueError(
-            "sampling must be a SamplingParameters (e.g. SamplingParameters.preset('k50'))"
-        )
-    return base.replace(**overrides) if overrides else base
 
 
 # -- the flow ------------------------------------------------------------------------------------
@@ -412,7 +234,7 @@ class ReplyFlow:
         if state is State.STREAMING:
             return self._read_action()
         if state is State.DONE:
-            return _FINISHED
+            return FINISHED
         raise RuntimeError(f"the reply flow waits for an answer in state {state.value!r}")
 
     def receive_response(self, status: int, content_type: str, body: bytes) -> None:
@@ -530,7 +352,7 @@ class ReplyFlow:
 
     def receive_end(self) -> None:
         """Take the end of the event stream."""
-        self._actions.append(_CLOSE)
+        self._actions.append(CLOSE)
         self._decoder.flush()
         if not self.tracker.finished:
             # An empty body is the website's way of saying "finished" (a 204 upstream, 1.2).
@@ -539,7 +361,7 @@ class ReplyFlow:
 
     def receive_timeout(self) -> None:
         """Take a read that timed out (the stall or the total limit)."""
-        self._actions.append(_CLOSE)
+        self._actions.append(CLOSE)
         self._fetch(_Purpose.EXPIRE, State.EXPIRING)
 
     def receive_broken(self, error: APIConnectionError) -> None:
@@ -548,7 +370,7 @@ class ReplyFlow:
         Raises:
             APIConnectionError: ``error``, when recovery is off.
         """
-        self._actions.append(_CLOSE)
+        self._actions.append(CLOSE)
         if not self.recover:
             raise error
         self._begin_recovery(f"the connection broke: {error}")
@@ -612,7 +434,7 @@ class ReplyFlow:
 
     def _read_action(self) -> Read:
         if not self.timed:
-            return _UNTIMED_READ
+            return UNTIMED_READ
         return Read(self._read_timeout(), True)
 
     def _read_timeout(self) -> float | None:
@@ -637,7 +459,7 @@ class ReplyFlow:
         """End a reply whose message died while queued (cancelled or timed out)."""
         if message.state in ("cancelled", "timeout"):
             self._fail(message)
-            self._actions.append(_CLOSE)
+            self._actions.append(CLOSE)
         else:
             self.state = State.STREAMING
 

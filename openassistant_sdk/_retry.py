@@ -9,6 +9,7 @@ failed before any response (it never reached the application), a 429 or a 500 (i
 from __future__ import annotations
 
 import enum
+import json
 import math
 import random
 import time
@@ -228,8 +229,13 @@ def redact(error: OpenAssistantError, secrets: list[str]) -> OpenAssistantError:
         error.args = (text,)
     for name in ("error", "body"):  # GenerationError's text, an APIStatusError's parsed body
         value = getattr(error, name, None)
-        if isinstance(value, str) and scrub(value, secrets) != value:
-            setattr(error, name, scrub(value, secrets))
+        if value is None:
+            continue
+        # A parsed JSON body is scrubbed as its JSON text (json.loads made it, so it dumps).
+        text = value if isinstance(value, str) else json.dumps(value)
+        if scrub(text, secrets) != text:
+            clean = scrub(text, secrets)
+            setattr(error, name, clean if isinstance(value, str) else json.loads(clean))
     causes = (error.__cause__, error.__context__)
     if any(c is not None and scrub(str(c), secrets) != str(c) for c in causes):
         # A transport's own error quotes the secret: the SDK's error stands alone instead.

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+# The package's own plugin (the `openassistant_server` fixture), loaded here rather than by its
+# entry point (switched off in pyproject.toml) so that coverage starts before it is imported.
+pytest_plugins = ("openassistant_sdk.pytest_plugin",)
+
 
 @pytest.fixture(params=["sync", "async", "async-trio"])
 def kind(request: pytest.FixtureRequest) -> str:

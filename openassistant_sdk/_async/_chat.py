@@ -14,8 +14,8 @@ from openassistant_sdk._exceptions import (
     NotFoundError,
     OpenAssistantError,
 )
-from openassistant_sdk._flow import Thread, sampling_overrides
 from openassistant_sdk._models import ChatInfo, Message, SamplingParameters
+from openassistant_sdk._turns import Thread, sampling_overrides
 
 from . import _primitives as primitives
 from ._stream import AsyncEventStream, AsyncReply, AsyncReplyStream

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Any
 
+from openassistant_sdk._actions import Call, CloseStream, Finished, OpenStream, Read, Sleep
 from openassistant_sdk._events import ErrorEvent, Event, TokenEvent
 from openassistant_sdk._exceptions import (
     APIConnectionError,
@@ -22,7 +23,7 @@ from openassistant_sdk._exceptions import (
     GenerationError,
     OpenAssistantError,
 )
-from openassistant_sdk._flow import Call, CloseStream, Finished, OpenStream, Read, ReplyFlow, Sleep
+from openassistant_sdk._flow import ReplyFlow
 from openassistant_sdk._logging import logger
 from openassistant_sdk._models import Message
 from openassistant_sdk._requests import RequestSpec

@@ -19,7 +19,7 @@ import httpx
 from openassistant_sdk._auth import TrustedClient
 from openassistant_sdk._config import NOT_GIVEN, ClientOptions, NotGiven, resolve
 from openassistant_sdk._exceptions import APITimeoutError, CleanupWarning
-from openassistant_sdk._flow import ReplyFlow, Thread, merge_sampling, sampling_overrides
+from openassistant_sdk._flow import ReplyFlow
 from openassistant_sdk._logging import setup_from_env
 from openassistant_sdk._models import (
     ChatInfo,
@@ -33,6 +33,7 @@ from openassistant_sdk._models import (
 from openassistant_sdk._prompt import format_prompt
 from openassistant_sdk._retry import RetryPolicy
 from openassistant_sdk._sse import MalformedPolicy
+from openassistant_sdk._turns import Thread, merge_sampling, sampling_overrides
 
 from . import _primitives as primitives
 from ._chat import Chat, ChatContext

@@ -189,3 +189,15 @@ def test_clients_and_chats_are_context_managers() -> None:
             assert inspect.iscoroutinefunction(async_cls.__anext__)
             assert hasattr(sync_cls, "close")
             assert inspect.iscoroutinefunction(async_cls.aclose)
+
+
+def test_public_names_report_the_public_module() -> None:
+    published = [
+        value
+        for value in (getattr(openassistant_sdk, name) for name in openassistant_sdk.__all__)
+        if isinstance(value, type) or inspect.isfunction(value)
+    ]
+    assert len(published) > 40
+    for value in published:
+        assert value.__module__ == "openassistant_sdk", value
+    assert repr(openassistant_sdk.NotFoundError) == "<class 'openassistant_sdk.NotFoundError'>"

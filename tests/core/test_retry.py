@@ -281,3 +281,120 @@ def test_valid_edge_policies() -> None:
     policy = RetryPolicy(max_retries=0, backoff_base=0, jitter=1, max_retry_after=0, deadline=None)
     assert policy.max_retries == 0
     assert RetryPolicy(jitter=0).backoff(0, lambda: 0.9) == 0.5
+
+
+# -- Attempts: one request's loop ------------------------------------------------------------------
+
+from openassistant_sdk import (  # noqa: E402 - the loop's tests need these too
+    APIConnectionError,
+    AuthenticationError,
+    GenerationError,
+    NotFoundError,
+    RateLimitError,
+    SamplingParameters,
+    ServiceUnavailableError,
+    TrustedClient,
+)
+from openassistant_sdk._auth import Credentials  # noqa: E402
+from openassistant_sdk._requests import InferenceRoutes  # noqa: E402
+from openassistant_sdk._retry import Attempts, Next, redact  # noqa: E402
+
+FAST = RetryPolicy(max_retries=2, backoff_base=0.5, jitter=0.0)
+
+
+def credentials(**kwargs: Any) -> Credentials:
+    return Credentials(api="inference", scheme="http", host="h", **kwargs)
+
+
+def loop(spec: RequestSpec | None = None, policy: RetryPolicy = FAST, **kwargs: Any) -> Attempts:
+    clock = iter(range(0, 1000))
+    return Attempts(
+        spec or InferenceRoutes().get_chat("c"), policy, credentials(**kwargs), lambda: next(clock)
+    )
+
+
+def test_a_success_is_returned() -> None:
+    assert loop().after_answer(200, {}, b"{}") is Next.RETURN
+
+
+def test_retryable_statuses_wait_and_count() -> None:
+    attempts = loop()
+    assert attempts.after_answer(502, {}, b"") is Next.RETRY
+    assert attempts.delay == 0.5
+    assert attempts.after_answer(429, {"retry-after": "3"}, b"") is Next.RETRY
+    assert attempts.delay == 3.0
+    with pytest.raises(RateLimitError) as raised:
+        attempts.after_answer(429, {}, b'{"detail": "slow down"}')
+    assert raised.value.retries_taken == 2
+    assert "slow down" in str(raised.value)
+
+
+def test_a_503_from_assistant_message_is_never_resent() -> None:
+    spec = InferenceRoutes().assistant_message("c", "p", "m", SamplingParameters())
+    with pytest.raises(ServiceUnavailableError):
+        loop(spec).after_answer(503, {}, b"")
+
+
+def test_a_401_logs_in_again_once_for_a_debug_user() -> None:
+    attempts = loop(debug_user="alice")
+    assert attempts.after_answer(401, {}, b"") is Next.LOG_IN
+    with pytest.raises(AuthenticationError):
+        attempts.after_answer(401, {}, b"")
+    with pytest.raises(AuthenticationError):
+        loop(token="t").after_answer(401, {}, b"")  # a fixed token: nothing to renew
+
+
+def test_a_404_on_create_creates_the_trusted_user_once() -> None:
+    trusted = TrustedClient(api_key="key-6969", user_id="u")
+    attempts = loop(InferenceRoutes().create_chat(), trusted_client=trusted)
+    assert attempts.after_answer(404, {}, b"") is Next.CREATE_USER
+    with pytest.raises(NotFoundError):
+        attempts.after_answer(404, {}, b"")
+    with pytest.raises(NotFoundError):
+        loop(InferenceRoutes().get_chat("c"), trusted_client=trusted).after_answer(404, {}, b"")
+
+
+def test_failures_before_an_answer_follow_the_not_sent_rule() -> None:
+    spec = InferenceRoutes().prompter_message("c", None, "hi")
+    attempts = loop(spec)
+    assert attempts.after_failure(APIConnectionError("refused", failure="connect")) == 0.5
+    error = APIConnectionError("lost", failure="read")
+    with pytest.raises(APIConnectionError) as raised:
+        attempts.after_failure(error)
+    assert raised.value is error
+    assert error.retries_taken == 1
+
+
+def test_a_broken_body_is_retried_only_for_a_success_of_a_safe_request() -> None:
+    attempts = loop()  # get_chat: idempotent
+    assert attempts.after_failure(APIConnectionError("cut", failure="read"), status=200) == 0.5
+    with pytest.raises(APIConnectionError):
+        attempts.after_failure(APIConnectionError("cut", failure="read"), status=500)
+    trusted = loop(
+        InferenceRoutes().trusted_login()
+    )  # not idempotent: the read may have taken effect
+    with pytest.raises(APIConnectionError):
+        trusted.after_failure(APIConnectionError("cut", failure="read"), status=200)
+
+
+def test_errors_are_scrubbed_of_every_secret() -> None:
+    attempts = loop(token="secret-token-123")
+    with pytest.raises(AuthenticationError) as raised:
+        attempts.after_answer(401, {}, b'{"detail": "bad token secret-token-123"}')
+    assert "secret-token-123" not in str(raised.value)
+    assert "secret-token-123" not in repr(raised.value.body)
+    error = APIConnectionError("failed for secret-token-123", failure="connect")
+    error.__cause__ = ValueError("secret-token-123")
+    attempts = loop(token="secret-token-123", policy=RetryPolicy(max_retries=0))
+    with pytest.raises(APIConnectionError) as failed:
+        attempts.after_failure(error)
+    assert "secret-token-123" not in str(failed.value)
+    assert failed.value.__cause__ is None
+
+
+def test_redact_reaches_a_generation_errors_text() -> None:
+    error = redact(GenerationError("worker said secret-token-123"), ["secret-token-123"])
+    assert "secret-token-123" not in str(error)
+    assert error.error == "worker said ***"
+    untouched = GenerationError("fine")
+    assert redact(untouched, []) is untouched

@@ -20,9 +20,9 @@ import openassistant_sdk
 PACKAGE = Path(openassistant_sdk.__file__).parent
 PYPROJECT = PACKAGE.parent / "pyproject.toml"
 CORE_NAMES = [
-    "_auth.py", "_config.py", "_cookies.py", "_events.py", "_exceptions.py", "_flow.py",
+    "_actions.py", "_auth.py", "_config.py", "_cookies.py", "_events.py", "_exceptions.py", "_flow.py",
     "_logging.py", "_models.py", "_prompt.py", "_reply.py", "_requests.py", "_responses.py",
-    "_retry.py", "_sse.py", "_version.py",
+    "_retry.py", "_sse.py", "_turns.py", "_version.py",
 ]  # fmt: skip
 CORE = [PACKAGE / name for name in CORE_NAMES]
 # The facade packages, and the tools around them that do I/O on purpose.
@@ -74,7 +74,12 @@ def test_every_flat_module_is_core_or_a_tool() -> None:
 
 def test_the_facades_are_packages_of_their_own() -> None:
     names = {p.relative_to(PACKAGE).as_posix() for p in FACADES}
-    assert {"_async/_client.py", "_async/_stream.py", "_sync/_client.py", "_sync/_stream.py"} <= names
+    assert {
+        "_async/_client.py",
+        "_async/_stream.py",
+        "_sync/_client.py",
+        "_sync/_stream.py",
+    } <= names
 
 
 @pytest.mark.parametrize("path", CORE, ids=lambda p: p.name)
@@ -86,9 +91,7 @@ def test_no_core_module_imports_httpx(path: Path) -> None:
 def test_no_core_module_imports_a_facade(path: Path) -> None:
     # Importing a facade would bring httpx in through the back door.
     imported = imported_modules(path)
-    assert not {
-        m for m in imported for package in FACADE_PACKAGES if f".{package}" in "." + m
-    }
+    assert not {m for m in imported for package in FACADE_PACKAGES if f".{package}" in "." + m}
 
 
 def test_the_import_scan_finds_httpx_where_it_is() -> None:
