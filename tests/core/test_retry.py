@@ -307,7 +307,7 @@ def credentials(**kwargs: Any) -> Credentials:
 
 
 def loop(spec: RequestSpec | None = None, policy: RetryPolicy = FAST, **kwargs: Any) -> Attempts:
-    clock = iter(range(0, 1000))
+    clock = iter(range(1000))
     return Attempts(
         spec or InferenceRoutes().get_chat("c"), policy, credentials(**kwargs), lambda: next(clock)
     )
