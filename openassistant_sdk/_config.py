@@ -16,12 +16,19 @@ import attrs
 
 from ._auth import Credentials, TrustedClient
 from ._models import DEFAULT_MODEL, SamplingParameters
-from ._requests import API
+from ._requests import API, RequestSpec
 from ._retry import RetryPolicy
 from ._sse import DEFAULT_MAX_EVENT_SIZE, MalformedPolicy
 from ._version import __version__
 
-__all__ = ["NOT_GIVEN", "ClientOptions", "NotGiven", "resolve"]
+__all__ = [
+    "NOT_GIVEN",
+    "ClientOptions",
+    "NotGiven",
+    "changed_options",
+    "request_headers",
+    "resolve",
+]
 
 DEFAULT_BASE_URL = "https://open-assistant.io"
 DEFAULT_SAMPLING = SamplingParameters.preset("k50")  # the website UI's default (1.2)
@@ -69,6 +76,12 @@ def _timeout_value(name: str, value: object) -> float | None:
     return float(value)
 
 
+def _seconds(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+        raise ValueError(f"{name} must be a number of seconds >= 0, not {value!r}")
+    return float(value)
+
+
 def _header_names(headers: tuple[tuple[str, str], ...]) -> str:
     return repr(tuple((name, "***") for name, _ in headers))
 
@@ -92,6 +105,7 @@ class ClientOptions:
     recover: bool
     max_recoveries: int
     cleanup_timeout: float
+    close_timeout: float
     user_agent: str
     # Values hidden: extra headers may carry a key or a token of the caller's.
     headers: tuple[tuple[str, str], ...] = attrs.field(repr=_header_names)
@@ -142,6 +156,7 @@ def resolve(
     recover: bool = True,
     max_recoveries: int = 3,
     cleanup_timeout: float = 10.0,
+    close_timeout: float = 30.0,
     user_agent: str | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> tuple[ClientOptions, Credentials]:
@@ -234,7 +249,59 @@ def resolve(
         recover=bool(recover),
         max_recoveries=max_recoveries,
         cleanup_timeout=cast(float, _timeout_value("cleanup_timeout", cleanup_timeout)),
+        close_timeout=_seconds("close_timeout", close_timeout),
         user_agent=user_agent or USER_AGENT,
         headers=extra,
     )
     return options, credentials
+
+
+CREDENTIAL_OPTIONS = ("session_token", "cookies", "token", "debug_user", "trusted_client")
+# Options where None is a value ("no limit") and only NOT_GIVEN leaves them as they are.
+_NONE_IS_A_VALUE = frozenset({"timeout", "max_retries", "stall_timeout", "stream_timeout"})
+
+
+def changed_options(current: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a client's constructor arguments with ``changes`` applied (``with_options``).
+
+    Any new credential replaces all the old ones; ``headers`` are added to the old ones (a
+    name given again replaces its value); other options left out (``None``, or ``NOT_GIVEN``
+    for those where ``None`` means "no limit") keep their values. Names that are not
+    constructor arguments are ignored.
+    """
+    kwargs = dict(current)
+    credentials = {name: changes.get(name) for name in CREDENTIAL_OPTIONS}
+    if any(value is not None for value in credentials.values()):
+        kwargs.update(credentials)
+    for name, value in changes.items():
+        if name not in current or name in CREDENTIAL_OPTIONS:
+            continue
+        if name in _NONE_IS_A_VALUE:
+            if not isinstance(value, NotGiven):
+                kwargs[name] = value
+        elif name == "headers" and value is not None:
+            kwargs[name] = {**(current.get("headers") or {}), **value}
+        elif value is not None:
+            kwargs[name] = value
+    if not isinstance(changes.get("max_retries", NOT_GIVEN), NotGiven):
+        kwargs["retry"] = None  # a new count replaces the old policy
+    return kwargs
+
+
+def request_headers(
+    options: ClientOptions, credentials: Credentials, spec: RequestSpec
+) -> list[tuple[str, str]]:
+    """Return the headers of a request: defaults, the caller's, the protocol's, credentials.
+
+    One value per name, case-insensitively: the caller's headers replace the defaults, the
+    protocol's (an event stream's ``Accept``) and the credentials replace the caller's.
+    """
+    headers = {"user-agent": ("User-Agent", options.user_agent)}
+    if not spec.stream:
+        headers["accept"] = ("Accept", "application/json")
+    for name, value in (*options.headers, *spec.headers):
+        headers[name.lower()] = (name, value)
+    if spec.authenticated:
+        for name, value in credentials.headers():
+            headers[name.lower()] = (name, value)
+    return list(headers.values())

@@ -48,6 +48,7 @@ from ._actions import (
     Call,
     Cleanup,
     OpenStream,
+    PendingDeletion,
     Read,
     Sleep,
 )
@@ -376,11 +377,26 @@ class ReplyFlow:
         self._begin_recovery(f"the connection broke: {error}")
 
     def cleanup(self, error: BaseException | None) -> Cleanup:
-        """Say what to release now that the reply stops (normally, or because of ``error``)."""
+        """Say what to release now that the reply stops (normally, or because of ``error``).
+
+        A one-shot reply's chat is deleted, but never while its assistant message may still
+        be generating: on the inference server that DELETE makes the worker's handler fail,
+        and the next message any user queues is lost (docs/protocol.md 10.14). Such a chat
+        is handed back as ``defer``, to be deleted once the message has finished.
+        """
         drain = error is None and self.state is State.DONE
-        chat = self._owned_chat
-        self._owned_chat = None
+        chat, self._owned_chat = self._owned_chat, None
+        later = self.pending_deletion() if chat is not None else None
+        if later is not None:
+            return Cleanup(drain=drain, defer=later)
         return Cleanup(drain=drain, delete=chat)
+
+    def pending_deletion(self) -> PendingDeletion | None:
+        """Return how to delete this reply's chat later, if its message may be generating."""
+        if self.chat_id is None or not self.generating:
+            return None
+        message = self.assistant_message.id if self.assistant_message is not None else None
+        return PendingDeletion(self.chat_id, message)
 
     # -- transitions -----------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ import warnings
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
+from openassistant_sdk._actions import Cleanup
 from openassistant_sdk._config import NOT_GIVEN, NotGiven
 from openassistant_sdk._exceptions import (
     APITimeoutError,
@@ -75,7 +76,7 @@ class AsyncChat:
 
     @property
     def deleted(self) -> bool:
-        """Whether this chat was deleted."""
+        """Whether this chat was deleted, or queued for deletion once its reply finishes."""
         return self._deleted
 
     async def __aenter__(self) -> AsyncChat:
@@ -109,14 +110,24 @@ class AsyncChat:
                 raise error
 
     async def delete(self) -> None:
-        """Close this chat's open streams, then delete it on the server (idempotent)."""
+        """Close this chat's open streams, then delete it on the server (idempotent).
+
+        A reply the server is still generating is not waited for: the chat is deleted once
+        it has finished, by the client's later requests or by its ``aclose`` (deleting it
+        now would lose another user's message on the inference server, docs/chats.md).
+        """
+        later = None
         for reply in self._replies:
             await reply.aclose()
+            later = reply.flow.pending_deletion() or later
         self._replies.clear()
         if self._deleted:
             return
-        with contextlib.suppress(NotFoundError):  # already gone: what delete() promises
-            await self._client.delete_chat(self.id)
+        if later is not None:
+            await self._client._sender.release(Cleanup(drain=False, defer=later))
+        else:
+            with contextlib.suppress(NotFoundError):  # already gone: what delete() promises
+                await self._client.delete_chat(self.id)
         self._deleted = True
 
     async def refresh(self) -> ChatInfo:

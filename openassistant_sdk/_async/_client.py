@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
+from openassistant_sdk._actions import Cleanup
 from openassistant_sdk._auth import TrustedClient
-from openassistant_sdk._config import NOT_GIVEN, ClientOptions, NotGiven, resolve
+from openassistant_sdk._config import NOT_GIVEN, ClientOptions, NotGiven, changed_options, resolve
 from openassistant_sdk._exceptions import APITimeoutError, CleanupWarning
 from openassistant_sdk._flow import ReplyFlow
 from openassistant_sdk._logging import setup_from_env
@@ -72,6 +73,11 @@ class AsyncClient:
             ``pending`` events do not count) before ``APITimeoutError``; ``None``: no
             limit. Default 120 s.
         stream_timeout: Seconds a whole streamed reply may take; ``None`` (default): no limit.
+        close_timeout: Seconds ``aclose`` waits for replies that are still being generated,
+            so that their chats can be deleted (default 30). A chat is never deleted while
+            its reply is generating: on the inference server that loses another user's
+            message (docs/chats.md). A chat still waiting then is left, with a
+            ``CleanupWarning`` that names it.
         proxy: A proxy URL (``http://``, ``https://``, ``socks5://`` with the socks extra).
         headers: Extra headers for every request.
         http_client: An ``httpx.AsyncClient`` you own; it is not closed by ``aclose``.
@@ -106,6 +112,7 @@ class AsyncClient:
         retry: RetryPolicy | None = None,
         stall_timeout: float | None | NotGiven = NOT_GIVEN,
         stream_timeout: float | None = None,
+        close_timeout: float = 30.0,
         proxy: str | httpx.Proxy | None = None,
         headers: Mapping[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,
@@ -124,6 +131,7 @@ class AsyncClient:
             "token": token, "debug_user": debug_user, "trusted_client": trusted_client,
             "model": model, "sampling": sampling, "timeout": timeout, "max_retries": max_retries,
             "retry": retry, "stall_timeout": stall_timeout, "stream_timeout": stream_timeout,
+            "close_timeout": close_timeout,
             "headers": headers, "on_malformed": on_malformed, "recover": recover,
             "user_agent": user_agent, "env": env,
         }  # fmt: skip
@@ -143,6 +151,7 @@ class AsyncClient:
             retry=retry,
             stall_timeout=stall_timeout,
             stream_timeout=stream_timeout,
+            close_timeout=close_timeout,
             on_malformed=on_malformed,
             recover=recover,
             user_agent=user_agent,
@@ -154,14 +163,15 @@ class AsyncClient:
                 raise ValueError(
                     "configure proxy, http2, verify and event_hooks on your http_client"
                 )
-            http, owns_http = http_client, False
+            http, owns_http, rebuild = http_client, False, None
             reads_bounded = False  # a transport of the caller's may not time reads out
         else:
-            try:
+
+            def build() -> httpx.AsyncClient:
                 transport = None
                 if sharding_is_safe(proxy, trust_env) and not http2:
                     transport = ShardedAsyncTransport(verify=verify, trust_env=trust_env)
-                http = httpx.AsyncClient(
+                return httpx.AsyncClient(
                     timeout=timeout_value or DEFAULT_TIMEOUT,
                     proxy=proxy,
                     trust_env=trust_env,
@@ -171,14 +181,16 @@ class AsyncClient:
                     follow_redirects=False,  # credentials never follow a redirect elsewhere
                     event_hooks=dict(event_hooks) if event_hooks else None,
                 )
-                owns_http = True
-                # httpx's own transports bound every socket read by the request's read timeout.
-                reads_bounded = True
+
+            try:
+                http, owns_http, rebuild = build(), True, build
             except ImportError as err:
                 extra = "http2" if http2 else "socks"
                 raise ImportError(
                     f"{err} Install it with: pip install 'openassistant-sdk[{extra}]'"
                 ) from err
+            # httpx's own transports bound every socket read by the request's read timeout.
+            reads_bounded = True
         self._sender = AsyncSender(
             options,
             credentials,
@@ -186,6 +198,7 @@ class AsyncClient:
             owns_http=owns_http,
             reads_bounded=reads_bounded,
             timeout=timeout_value,
+            rebuild=rebuild,
         )
 
     def __repr__(self) -> str:
@@ -208,30 +221,16 @@ class AsyncClient:
         max_retries: int | NotGiven = NOT_GIVEN,
         stall_timeout: float | None | NotGiven = NOT_GIVEN,
         stream_timeout: float | None | NotGiven = NOT_GIVEN,
+        headers: Mapping[str, str] | None = None,
     ) -> AsyncClient:
         """Return a client with some options changed that shares this one's connections.
 
         For a service acting for many users: one connection pool, a client per user
         (``client.with_options(debug_user="bob")``). New credentials replace all the old
-        ones. The copy does not close the shared connections; close this client last.
+        ones; ``headers`` are added to the old ones. The copy does not close the shared
+        connections; close this client last.
         """
-        kwargs = dict(self._init_kwargs)
-        credentials = {
-            "session_token": session_token, "cookies": cookies, "token": token,
-            "debug_user": debug_user, "trusted_client": trusted_client,
-        }  # fmt: skip
-        if any(value is not None for value in credentials.values()):
-            kwargs.update(credentials)
-        changes = {"base_url": base_url, "api": api, "model": model, "sampling": sampling}
-        kwargs.update({name: value for name, value in changes.items() if value is not None})
-        for name, value in (
-            ("timeout", timeout), ("max_retries", max_retries),
-            ("stall_timeout", stall_timeout), ("stream_timeout", stream_timeout),
-        ):  # fmt: skip
-            if not isinstance(value, NotGiven):
-                kwargs[name] = value
-        if not isinstance(max_retries, NotGiven):
-            kwargs["retry"] = None
+        kwargs = changed_options(self._init_kwargs, locals())
         sender = self._sender
         copy = type(self)(http_client=sender.http, **kwargs)
         copy._sender.timeout = copy._sender.timeout or sender.timeout
@@ -274,21 +273,27 @@ class AsyncClient:
         sender = self._sender
         if sender.closed:
             return
-        timeout = sender.options.cleanup_timeout
-        shield = primitives.ShieldCancellation(timeout)
+        options = sender.options
+        # Replies first (their chats may wait for their messages), then those chats: a bound
+        # for each, so that waiting for a generation never eats the time of the cleanup.
+        shield = primitives.ShieldCancellation(options.cleanup_timeout)
         with shield:
             for reply in list(sender.live):
                 await reply.aclose()
             await sender.reap_orphans()
-        if shield.timed_out:
-            # Cut short by the bound: say so, rather than leave chats behind in silence.
+        waiting = primitives.ShieldCancellation(options.close_timeout + options.cleanup_timeout)
+        with waiting:
+            await sender.settle(options.close_timeout)
+        sender.closed = True
+        left = sender.abandon_deletions()
+        if shield.timed_out or waiting.timed_out or left:
+            # Cut short by a bound: say so, rather than leave chats behind in silence.
+            chats = f": chat {', '.join(left)} left on the server" if left else ""
             warnings.warn(
-                f"closing the client took longer than {timeout} s: the cleanup of open "
-                "replies was cut short, and chats may be left on the server",
+                f"closing the client took longer than its cleanup bounds{chats}",
                 CleanupWarning,
                 stacklevel=2,
             )
-        sender.closed = True
         if sender.owns_http:
             await sender.http.aclose()
 
@@ -310,19 +315,27 @@ class AsyncClient:
         return AsyncChat(self, await self._create_chat_info())
 
     async def _create_chat_info(self) -> ChatInfo:
-        # Shielded: cancelled half-way, the chat would exist on the server with nobody
-        # knowing its id. Finished, the caller's cleanup can delete it. The request's own
-        # timeouts bound the wait.
+        # Shielded: cut short half-way, the chat would exist on the server with nobody knowing
+        # its id. An interruption held back until the end (Ctrl-C in blocking code) arrives
+        # with the chat known: it is deleted before the interruption goes on. The request's
+        # own timeouts bound the wait.
         info: ChatInfo | None = None
-        with primitives.ShieldCancellation(None):
-            info = ChatInfo.from_json(await self._sender.json(self._sender.routes.create_chat()))
+        try:
+            with primitives.ShieldCancellation(None):
+                info = await self._sender.json(
+                    self._sender.routes.create_chat(), ChatInfo.from_json
+                )
+        except BaseException:
+            if info is not None:
+                await self._sender.release(Cleanup(drain=False, delete=info.id))
+            raise
         if info is None:  # a shield without a bound never cuts the request short
             raise APITimeoutError("creating a chat was cut short")
         return info
 
     async def get_chat(self, chat_id: str) -> ChatInfo:
         """Return a chat with all its messages (every branch, oldest first)."""
-        return ChatInfo.from_json(await self._sender.json(self._sender.routes.get_chat(chat_id)))
+        return await self._sender.json(self._sender.routes.get_chat(chat_id), ChatInfo.from_json)
 
     async def list_chats(
         self,
@@ -336,7 +349,7 @@ class AsyncClient:
         spec = self._sender.routes.list_chats(
             limit=limit, after=after, before=before, include_hidden=include_hidden
         )
-        return ChatPage.from_json(await self._sender.json(spec))
+        return await self._sender.json(spec, ChatPage.from_json)
 
     async def iter_chats(
         self, *, include_hidden: bool = False, page_size: int | None = None
@@ -380,9 +393,8 @@ class AsyncClient:
 
     async def get_message(self, chat_id: str, message_id: str) -> Message:
         """Return one message of a chat."""
-        return Message.from_json(
-            await self._sender.json(self._sender.routes.get_message(chat_id, message_id))
-        )
+        spec = self._sender.routes.get_message(chat_id, message_id)
+        return await self._sender.json(spec, Message.from_json)
 
     async def vote(self, chat_id: str, message_id: str, score: Literal[-1, 0, 1]) -> None:
         """Rate an assistant message: -1, 0 or 1."""
@@ -390,10 +402,9 @@ class AsyncClient:
 
     async def models(self) -> list[ModelConfig]:
         """Return the model configs the server offers, each with its sampling presets."""
-        return parse_list(
-            await self._sender.json(self._sender.routes.models()),
-            ModelConfig.from_json,
-            "model configs",
+        return await self._sender.json(
+            self._sender.routes.models(),
+            lambda data: parse_list(data, ModelConfig.from_json, "model configs"),
         )
 
     async def login(self) -> TokenPair:
@@ -402,7 +413,7 @@ class AsyncClient:
         if credentials.debug_user is None:
             raise ValueError("login() needs debug_user=")
         credentials.forget_login()
-        pair = TokenPair.from_json(await self._sender.json(credentials.login_spec()))
+        pair = await self._sender.json(credentials.login_spec(), TokenPair.from_json)
         credentials.accept_login(pair)
         return pair
 

@@ -6,19 +6,17 @@ here, in one place each.
 
 from __future__ import annotations
 
-import errno
 import ssl
-import sys
 import threading
 from collections.abc import AsyncIterator, Callable
-from types import TracebackType
 from typing import Any, NoReturn
 
 import httpx
 
 from openassistant_sdk._auth import Credentials
-from openassistant_sdk._config import ClientOptions
-from openassistant_sdk._exceptions import APIConnectionError, APITimeoutError, OpenAssistantError
+from openassistant_sdk._config import ClientOptions, request_headers
+from openassistant_sdk._exceptions import OpenAssistantError
+from openassistant_sdk._failures import foreign_failure, transport_error, was_dropped
 from openassistant_sdk._requests import RequestSpec
 from openassistant_sdk._retry import FailureKind
 
@@ -27,7 +25,6 @@ __all__ = [
     "ShardedAsyncTransport",
     "build_request",
     "make_timeout",
-    "map_httpx_errors",
     "raise_translated",
     "sharding_is_safe",
 ]
@@ -55,16 +52,6 @@ def build_request(
     read_timeout: float | None = None,
 ) -> httpx.Request:
     """Build the ``httpx.Request`` for a spec, with the client's headers and credentials."""
-    # One value per name, case-insensitively: the caller's headers replace the defaults, the
-    # protocol's (an events stream's Accept) and the credentials replace the caller's.
-    headers = {"user-agent": ("User-Agent", options.user_agent)}
-    if not spec.stream:
-        headers["accept"] = ("Accept", "application/json")
-    for name, value in (*options.headers, *spec.headers):
-        headers[name.lower()] = (name, value)
-    if spec.authenticated:
-        for name, value in credentials.headers():
-            headers[name.lower()] = (name, value)
     timeout: Any = httpx.USE_CLIENT_DEFAULT
     if spec.stream:
         base = http.timeout
@@ -75,7 +62,7 @@ def build_request(
         spec.method,
         options.url(spec.path),
         params=list(spec.params) if spec.params else None,
-        headers=list(headers.values()),
+        headers=request_headers(options, credentials, spec),
         json=spec.json if spec.has_body else None,
         timeout=timeout,
     )
@@ -89,88 +76,14 @@ def _kind(err: httpx.HTTPError) -> FailureKind:
     if isinstance(err, (httpx.WriteError, httpx.WriteTimeout)):
         return "write"
     if isinstance(err, httpx.RemoteProtocolError) and "without sending a response" in str(err):
-        # The server closed a pooled connection before answering (oa-protocol.md 10.2).
+        # The server closed a pooled connection before answering (docs/protocol.md 10.2).
         return "disconnect"
-    if isinstance(err, httpx.ReadError) and _was_dropped(err):
+    if isinstance(err, httpx.ReadError) and was_dropped(err):
         # A reset before any answer: the same dropped connection, seen one packet later.
         return "disconnect"
     if isinstance(err, httpx.ReadTimeout):
         return "timeout"
     return "read"
-
-
-def _aiohttp_failure(err: BaseException) -> tuple[FailureKind, bool] | None:
-    """Classify an error from the httpx-aiohttp transport by aiohttp's own exception.
-
-    Returns:
-        How the request failed and whether it timed out, or None when ``err`` did not come
-        from aiohttp.
-
-    That transport maps every aiohttp connection error to ``httpx.ConnectTimeout``: a
-    refused connection, a reset, a server that hung up. Taken at its word, every one would be
-    an ``APITimeoutError`` "while connecting", and the retry rules (decision 8) would take
-    any failure after sending for one before it. aiohttp's exception says which it was.
-    aiohttp is never imported here: if it is not loaded, no error came from it.
-    """
-    aiohttp = sys.modules.get("aiohttp")
-    cause = err.__cause__
-    if aiohttp is None or not isinstance(cause, aiohttp.ClientError):
-        return None
-    if isinstance(cause, aiohttp.ClientConnectorError):  # DNS, refused, TLS, proxy
-        return ("connect", False)
-    if isinstance(cause, getattr(aiohttp, "ConnectionTimeoutError", ())):  # aiohttp >= 3.10
-        return ("connect", True)
-    if isinstance(cause, aiohttp.ServerTimeoutError):
-        return ("timeout", True)
-    if isinstance(cause, aiohttp.ServerDisconnectedError) or (
-        isinstance(cause, aiohttp.ClientOSError) and cause.errno in (errno.ECONNRESET, errno.EPIPE)
-    ):
-        # Closed or reset before the answer began, as with httpx's own transport (_kind).
-        return ("disconnect", False)
-    return ("read", False)
-
-
-def _was_dropped(err: BaseException) -> bool:
-    seen: BaseException | None = err
-    for _ in range(8):  # the cause chain: httpx -> httpcore -> (anyio ->) OSError
-        if seen is None:
-            return False
-        # EPIPE is the same drop seen from the other side: the server had closed the pooled
-        # connection (FIN) before the request arrived, the request's first bytes drew its
-        # RST, and the kernel reports a reset in that state as a broken pipe, on the next
-        # write or read (Linux tcp_reset() in CLOSE_WAIT).
-        if isinstance(seen, (ConnectionResetError, BrokenPipeError)):
-            return True
-        if "reset by peer" in str(seen).lower():
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
-def map_httpx_errors(spec: RequestSpec) -> _ErrorMap:
-    """Translate httpx's exceptions into the SDK's, keeping the cause (``raise ... from``)."""
-    return _ErrorMap(spec)
-
-
-class _ErrorMap:
-    # A class rather than @contextmanager: entered for every request, and a generator-based
-    # context manager costs more. (A stream's per-chunk path uses a plain try instead.)
-    __slots__ = ("_spec",)
-
-    def __init__(self, spec: RequestSpec) -> None:
-        self._spec = spec
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if isinstance(exc, (httpx.HTTPError, httpx.InvalidURL)):
-            raise_translated(self._spec, exc)
 
 
 #: What ``raise_translated`` takes: every error httpx raises for a request.
@@ -179,42 +92,20 @@ HTTPX_ERRORS = (httpx.HTTPError, httpx.InvalidURL)
 
 def raise_translated(spec: RequestSpec, err: httpx.HTTPError | httpx.InvalidURL) -> NoReturn:
     """Raise the SDK's error for an httpx error of ``spec``, from it."""
-    foreign = _aiohttp_failure(err)
-    if foreign is not None:
-        kind, timed_out = foreign
-    else:
-        kind = _kind(err) if isinstance(err, httpx.HTTPError) else "read"
-        timed_out = isinstance(err, httpx.TimeoutException)
-    if timed_out:
-        what = {
-            "connect": "connecting",
-            "write": "sending the request",
-            "timeout": "waiting for the answer",
-        }.get(kind, "reading")
-        raise APITimeoutError(
-            f"{spec.method} {spec.log_path} timed out while {what}",
-            method=spec.method,
-            path=spec.log_path,
-            failure=kind,
-        ) from err
-    if isinstance(err, (httpx.TransportError, httpx.DecodingError)):
-        if isinstance(err, httpx.UnsupportedProtocol):
-            raise OpenAssistantError(
-                f"unsupported URL for {spec.method} {spec.log_path}: {err}"
-            ) from err
+    foreign = foreign_failure(err)
+    if isinstance(err, httpx.InvalidURL):
+        raise OpenAssistantError(f"invalid URL for {spec.method} {spec.log_path}: {err}") from err
+    kind, timed_out = foreign or (_kind(err), isinstance(err, httpx.TimeoutException))
+    raise transport_error(
+        spec,
+        kind=kind,
+        timed_out=timed_out,
         # Over aiohttp, name aiohttp's error, not the httpx class it was mapped to.
-        err_name = type(err.__cause__ if foreign is not None else err).__name__
-        raise APIConnectionError(
-            f"{spec.method} {spec.log_path} failed: {err_name}: {err}",
-            method=spec.method,
-            path=spec.log_path,
-            failure=kind,
-        ) from err
-    if isinstance(err, httpx.HTTPError):
-        raise OpenAssistantError(
-            f"{spec.method} {spec.log_path} failed: {type(err).__name__}: {err}"
-        ) from err
-    raise OpenAssistantError(f"invalid URL for {spec.method} {spec.log_path}: {err}") from err
+        name=type(err.__cause__ if foreign is not None else err).__name__,
+        text=str(err),
+        connection=isinstance(err, (httpx.TransportError, httpx.DecodingError)),
+        unsupported=isinstance(err, httpx.UnsupportedProtocol),
+    ) from err
 
 
 # -- the connection pool -------------------------------------------------------------------------

@@ -5,6 +5,7 @@ Each side writes its own: ``_sync/_primitives.py`` is not generated.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from types import TracebackType
@@ -12,11 +13,21 @@ from typing import Any
 
 import anyio
 
-__all__ = ["Lock", "ShieldCancellation", "drain", "now", "read_chunk", "sleep"]
+__all__ = ["Lock", "ShieldCancellation", "current_loop", "drain", "now", "read_chunk", "sleep"]
 
 
 #: Monotonic seconds (the clock itself, not a wrapper: a stream reads it for every chunk).
 now = time.monotonic
+
+
+def current_loop() -> object:
+    """Return the running event loop (asyncio) or run (trio), to tell one from the next."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:  # not asyncio: trio (anyio runs on nothing else)
+        import trio
+
+        return trio.lowlevel.current_trio_token()
 
 
 async def sleep(seconds: float) -> None:

@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Any
 
+import httpx
+
 from openassistant_sdk._actions import Call, CloseStream, Finished, OpenStream, Read, Sleep
 from openassistant_sdk._events import ErrorEvent, Event, TokenEvent
 from openassistant_sdk._exceptions import (
@@ -136,10 +138,8 @@ class AsyncReply:
         if kind is Call:
             await self._call(action)
         elif kind is OpenStream:
-            try:
-                response = await self._sender.send(action.spec, read_timeout=action.read_timeout)
-            except OpenAssistantError as err:
-                flow.receive_failure(err)
+            response = await self._send(action.spec, action.read_timeout)
+            if response is None:
                 return
             self._leftovers.response = response
             self._stream_spec = action.spec
@@ -155,19 +155,28 @@ class AsyncReply:
             assert kind is Finished, kind
 
     async def _call(self, action: Call) -> None:
-        shield = primitives.ShieldCancellation(None) if action.shield else None
-        try:
-            if shield is None:
-                response = await self._sender.send(action.spec)
-            else:
-                with shield:  # never bounded: the request's own timeouts bound it
-                    response = await self._sender.send(action.spec)
-        except OpenAssistantError as err:
-            self.flow.receive_failure(err)
+        if not action.shield:
+            self._answer(await self._send(action.spec))
             return
-        self.flow.receive_response(
-            response.status_code, response.headers.get("content-type", ""), response.content
-        )
+        # Never bounded: the request's own timeouts bound it. The answer reaches the flow
+        # inside the shield, so an interruption held back until its end finds the chat known
+        # (and so released).
+        with primitives.ShieldCancellation(None):
+            self._answer(await self._send(action.spec))
+
+    async def _send(
+        self, spec: RequestSpec, read_timeout: float | None = None
+    ) -> httpx.Response | None:
+        try:
+            return await self._sender.send(spec, read_timeout=read_timeout)
+        except OpenAssistantError as err:
+            self.flow.receive_failure(err)  # raises it, unless it only means "not known"
+            return None
+
+    def _answer(self, response: httpx.Response | None) -> None:
+        if response is not None:
+            content_type = response.headers.get("content-type", "")
+            self.flow.receive_response(response.status_code, content_type, response.content)
 
     async def _drain(self) -> None:
         """Read what is left of a finished stream, briefly, so its connection can be pooled."""
@@ -213,8 +222,7 @@ class AsyncReply:
                     await self._close_response()
             except Exception as err:  # a broken connection is already released
                 logger.debug("closing a reply stream failed: %s", err)
-            if cleanup.delete is not None:
-                error = await sender.delete_chat(cleanup.delete)
+            error = await sender.release(cleanup)
         if shield.timed_out and cleanup.delete is not None and error is None:
             error = APITimeoutError(f"deleting chat {cleanup.delete} took too long")
         if error is not None:

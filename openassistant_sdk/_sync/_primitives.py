@@ -8,6 +8,7 @@ the drain after a reply's final event, shuts its socket down from a timer thread
 from __future__ import annotations
 
 import contextlib
+import signal
 import socket
 import threading
 import time
@@ -15,11 +16,16 @@ from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
 
-__all__ = ["Lock", "ShieldCancellation", "drain", "now", "read_chunk", "sleep"]
+__all__ = ["Lock", "ShieldCancellation", "current_loop", "drain", "now", "read_chunk", "sleep"]
 
 
 #: Monotonic seconds (the clock itself, not a wrapper: a stream reads it for every chunk).
 now = time.monotonic
+
+
+def current_loop() -> object:
+    """No event loop: blocking code runs wherever it is called."""
+    return None
 
 
 def sleep(seconds: float) -> None:
@@ -46,13 +52,30 @@ class Lock:
 
 
 class ShieldCancellation:
-    """Nothing to shield in blocking code; kept so both clients read the same."""
+    """Hold back Ctrl-C while an unbounded step finishes; bounded cleanup is not held.
+
+    Blocking code has no cancellation to shield, only Ctrl-C. With no bound (``None``: a
+    request whose own timeouts bound it, such as creating a chat), a SIGINT that arrives in
+    the block is held until the block ends and raised there, so that what the request
+    created is known and can be deleted. Only in the main thread, and only when Python's
+    own SIGINT handler is installed (a program's own handler is left alone).
+    """
 
     def __init__(self, timeout: float | None) -> None:
         self._timeout = timeout
+        self._previous: Any = None
+        self._interrupted = False
 
     def __enter__(self) -> None:
-        return None
+        if (
+            self._timeout is None
+            and threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        ):
+            self._previous = signal.signal(signal.SIGINT, self._hold)
+
+    def _hold(self, signum: int, frame: Any) -> None:
+        self._interrupted = True
 
     def __exit__(
         self,
@@ -60,7 +83,11 @@ class ShieldCancellation:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        return None
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+        if self._interrupted and exc is None:
+            raise KeyboardInterrupt
 
     @property
     def timed_out(self) -> bool:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import warnings
 import weakref
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import httpx
 
+from openassistant_sdk._actions import Cleanup, PendingDeletion
 from openassistant_sdk._auth import Credentials
 from openassistant_sdk._config import ClientOptions
 from openassistant_sdk._exceptions import (
@@ -24,6 +26,7 @@ from openassistant_sdk._exceptions import (
     OpenAssistantError,
 )
 from openassistant_sdk._flow import ReplyFlow
+from openassistant_sdk._logging import logger
 from openassistant_sdk._models import TokenPair
 from openassistant_sdk._requests import RequestSpec, routes_for
 from openassistant_sdk._responses import body_limit, json_body
@@ -34,11 +37,20 @@ from ._http import HTTPX_ERRORS, build_request, raise_translated, read_body
 
 __all__ = ["Sender", "Leftovers"]
 
+_SETTLE_INTERVAL = 1.0  # queued deletions are looked at before requests this often at most
+_SETTLE_POLL = 0.25  # and this often while closing
 _NO_CREDENTIALS = {
     "website": "no website session: pass session_token= or cookies=, or set OPENASSISTANT_SESSION_TOKEN",
     "inference": "no inference-server credentials: pass token=, debug_user= or trusted_client=, "
     "or set OPENASSISTANT_TOKEN or OPENASSISTANT_DEBUG_USER",
 }
+
+
+_T = TypeVar("_T")
+
+
+def _as_is(value: Any) -> Any:
+    return value
 
 
 class Leftovers:
@@ -80,6 +92,7 @@ class Sender:
         owns_http: bool,
         reads_bounded: bool,
         timeout: httpx.Timeout | None,
+        rebuild: Callable[[], httpx.Client] | None = None,
     ) -> None:
         self.options = options
         self.credentials = credentials
@@ -89,6 +102,12 @@ class Sender:
         self.reads_bounded = reads_bounded
         self.timeout = timeout
         self.orphans: list[Leftovers] = []
+        # Chats to delete once their replies have finished, by chat id (docs/chats.md).
+        self.deletions: dict[str, PendingDeletion] = {}
+        self._settling = False
+        self._last_settle = float("-inf")
+        self._rebuild = rebuild
+        self._loop: object = None
         self.live: weakref.WeakSet[Any] = weakref.WeakSet()  # replies not yet shut down
         self.closed = False
         self._login_lock = primitives.Lock()
@@ -110,8 +129,11 @@ class Sender:
         self.check_open()
         if spec.authenticated and not self.credentials.has_any:
             raise MissingCredentialsError(_NO_CREDENTIALS[self.options.api], status_code=403)
+        self._bind_loop()
         if self.orphans:
             self.reap_orphans()
+        if self.deletions and primitives.now() - self._last_settle >= _SETTLE_INTERVAL:
+            self.settle(0.0)
         attempts = Attempts(spec, self.options.retry, self.credentials, primitives.now)
         while True:
             if spec.authenticated:
@@ -124,7 +146,9 @@ class Sender:
             attempts.begin()
             try:
                 try:
-                    response = self.http.send(request, stream=True)
+                    # Never a redirect, whatever the http client says: the credentials (a
+                    # TrustedClient header too, which httpx does not strip) stay here.
+                    response = self.http.send(request, stream=True, follow_redirects=False)
                 except HTTPX_ERRORS as exc:
                     raise_translated(spec, exc)
             except APIConnectionError as err:
@@ -151,16 +175,21 @@ class Sender:
             elif step is Next.RETRY:
                 primitives.sleep(attempts.delay)
 
-    def json(self, spec: RequestSpec) -> Any:
-        """Send a request and return its JSON answer."""
+    def json(self, spec: RequestSpec, parse: Callable[[Any], _T] = _as_is) -> _T:
+        """Send a request and return its JSON answer, parsed by ``parse``."""
         response = self.send(spec)
-        return json_body(
-            response.content,
-            status=response.status_code,
-            content_type=response.headers.get("content-type", ""),
-            method=spec.method,
-            path=spec.log_path,
-        )
+        try:
+            return parse(
+                json_body(
+                    response.content,
+                    status=response.status_code,
+                    content_type=response.headers.get("content-type", ""),
+                    method=spec.method,
+                    path=spec.log_path,
+                )
+            )
+        except OpenAssistantError as err:
+            raise self.redact(err) from None
 
     def ensure_login(self) -> None:
         """Run the debug login if the credentials need one (once, whoever asks first)."""
@@ -168,7 +197,7 @@ class Sender:
             return
         with self._login_lock:
             if self.credentials.needs_login:
-                pair = TokenPair.from_json(self.json(self.credentials.login_spec()))
+                pair = self.json(self.credentials.login_spec(), TokenPair.from_json)
                 self.credentials.accept_login(pair)
 
     def delete_chat(self, chat_id: str) -> Exception | None:
@@ -188,12 +217,81 @@ class Sender:
             response, leftovers.response = leftovers.response, None
             if response is not None:
                 response.close()
-            chat_id = leftovers.flow.cleanup(None).delete
-            if chat_id is not None:
-                error = self.delete_chat(chat_id)
-                if error is not None:
-                    warnings.warn(
-                        f"could not delete abandoned chat {chat_id}: {error}",
-                        CleanupWarning,
-                        stacklevel=2,
-                    )
+            self.release(leftovers.flow.cleanup(None), abandoned=True)
+
+    def release(self, cleanup: Cleanup, *, abandoned: bool = False) -> Exception | None:
+        """Delete the chat a reply owned now, or queue it until its reply has finished.
+
+        Returns:
+            What went wrong deleting it (a chat already gone is fine); an abandoned reply's
+            failure is warned about here instead.
+        """
+        if cleanup.defer is not None:
+            self.deletions[cleanup.defer.chat_id] = cleanup.defer  # no I/O: maybe a finalizer
+        if cleanup.delete is None:
+            return None
+        error = self.delete_chat(cleanup.delete)
+        if error is not None and abandoned:
+            warnings.warn(
+                f"could not delete abandoned chat {cleanup.delete}: {error}",
+                CleanupWarning,
+                stacklevel=2,
+            )
+        return error
+
+    def settle(self, wait: float) -> None:
+        """Delete the queued chats whose replies have finished; wait up to ``wait`` s for the rest."""
+        if self._settling:
+            return
+        self._settling = True
+        deadline = primitives.now() + wait
+        try:
+            while self.deletions:
+                for item in list(self.deletions.values()):
+                    if self._finished(item):
+                        del self.deletions[item.chat_id]
+                        self.release(
+                            Cleanup(drain=False, delete=item.chat_id), abandoned=True
+                        )
+                remaining = deadline - primitives.now()
+                if not self.deletions or remaining <= 0:
+                    break
+                primitives.sleep(min(_SETTLE_POLL, remaining))
+        finally:
+            self._settling = False
+            self._last_settle = primitives.now()
+
+    def _finished(self, item: PendingDeletion) -> bool:
+        try:
+            return item.finished(self.json(item.check(self.routes)))
+        except NotFoundError:
+            return True  # gone already: deleting it again says so, harmlessly
+        except OpenAssistantError as err:
+            logger.debug("could not look at chat %s: %s", item.chat_id, err)
+            return False
+
+    def abandon_deletions(self) -> list[str]:
+        """Give up the queued deletions (the client closes); return the chats left."""
+        left = list(self.deletions)
+        self.deletions.clear()
+        return left
+
+    def _bind_loop(self) -> None:
+        """Use connections made in the running event loop (a client may outlive one loop).
+
+        Scripts and notebooks run one ``asyncio.run()`` after another with the same client;
+        connections pooled in a loop that has ended cannot be used in the next one.
+        """
+        loop = primitives.current_loop()
+        if loop is self._loop:
+            return
+        if self._loop is not None:
+            if self._rebuild is None:
+                raise OpenAssistantError(
+                    "this client's http_client was used in another event loop, and its "
+                    "connections belong to that loop: create the http_client (and the client) "
+                    "in the event loop that uses them"
+                )
+            logger.debug("a new event loop: new connections")
+            self.http = self._rebuild()  # the old pool's sockets went with its loop
+        self._loop = loop

@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
 
+import httpx
+
 from openassistant_sdk._actions import Call, CloseStream, Finished, OpenStream, Read, Sleep
 from openassistant_sdk._events import ErrorEvent, Event, TokenEvent
 from openassistant_sdk._exceptions import (
@@ -138,10 +140,8 @@ class Reply:
         if kind is Call:
             self._call(action)
         elif kind is OpenStream:
-            try:
-                response = self._sender.send(action.spec, read_timeout=action.read_timeout)
-            except OpenAssistantError as err:
-                flow.receive_failure(err)
+            response = self._send(action.spec, action.read_timeout)
+            if response is None:
                 return
             self._leftovers.response = response
             self._stream_spec = action.spec
@@ -157,19 +157,28 @@ class Reply:
             assert kind is Finished, kind
 
     def _call(self, action: Call) -> None:
-        shield = primitives.ShieldCancellation(None) if action.shield else None
-        try:
-            if shield is None:
-                response = self._sender.send(action.spec)
-            else:
-                with shield:  # never bounded: the request's own timeouts bound it
-                    response = self._sender.send(action.spec)
-        except OpenAssistantError as err:
-            self.flow.receive_failure(err)
+        if not action.shield:
+            self._answer(self._send(action.spec))
             return
-        self.flow.receive_response(
-            response.status_code, response.headers.get("content-type", ""), response.content
-        )
+        # Never bounded: the request's own timeouts bound it. The answer reaches the flow
+        # inside the shield, so an interruption held back until its end finds the chat known
+        # (and so released).
+        with primitives.ShieldCancellation(None):
+            self._answer(self._send(action.spec))
+
+    def _send(
+        self, spec: RequestSpec, read_timeout: float | None = None
+    ) -> httpx.Response | None:
+        try:
+            return self._sender.send(spec, read_timeout=read_timeout)
+        except OpenAssistantError as err:
+            self.flow.receive_failure(err)  # raises it, unless it only means "not known"
+            return None
+
+    def _answer(self, response: httpx.Response | None) -> None:
+        if response is not None:
+            content_type = response.headers.get("content-type", "")
+            self.flow.receive_response(response.status_code, content_type, response.content)
 
     def _drain(self) -> None:
         """Read what is left of a finished stream, briefly, so its connection can be pooled."""
@@ -215,8 +224,7 @@ class Reply:
                     self._close_response()
             except Exception as err:  # a broken connection is already released
                 logger.debug("closing a reply stream failed: %s", err)
-            if cleanup.delete is not None:
-                error = sender.delete_chat(cleanup.delete)
+            error = sender.release(cleanup)
         if shield.timed_out and cleanup.delete is not None and error is None:
             error = APITimeoutError(f"deleting chat {cleanup.delete} took too long")
         if error is not None:

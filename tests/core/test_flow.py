@@ -506,10 +506,45 @@ def test_pending_events_reach_the_user() -> None:
 # -- what a reply leaves -------------------------------------------------------------------------
 
 
-def test_a_reply_stopped_by_an_error_is_not_drained() -> None:
+def test_a_reply_stopped_while_generating_defers_its_chats_deletion() -> None:
     flow = make()
     start_streaming(flow)
+    flow.receive_data(token("Hel"))
+    assert flow.pending_deletion() == PendingDeletion("c1", "a1")
+    # Never a DELETE while the message may be generating: the server would lose the next
+    # message anyone queues.
+    assert flow.cleanup(KeyboardInterrupt()) == Cleanup(
+        drain=False, defer=PendingDeletion("c1", "a1")
+    )
+
+
+def test_a_reply_stopped_before_its_assistant_message_deletes_at_once() -> None:
+    flow = make()
+    flow.start()
+    answer(flow, {"id": "c1"})
+    assert flow.pending_deletion() is None
     assert flow.cleanup(KeyboardInterrupt()) == Cleanup(drain=False, delete="c1")
+
+
+def test_a_reply_whose_assistant_message_was_lost_defers_by_the_whole_chat() -> None:
+    flow = make()
+    flow.start()
+    answer(flow, {"id": "c1"})
+    answer(flow, {**message("p1", "manual", "Hello"), "role": "prompter"})
+    flow.next_action()
+    with pytest.raises(APITimeoutError):
+        flow.receive_failure(APITimeoutError("slow", failure="timeout"))
+    assert flow.cleanup(None) == Cleanup(drain=False, defer=PendingDeletion("c1", None))
+
+
+def test_a_chats_reply_hands_out_no_chat_but_says_it_is_generating() -> None:
+    flow = make(Thread("c9"))
+    flow.start()
+    flow.receive_response(200, JSON, body({**message("p1", "manual", "Hello"), "role": "prompter"}))
+    flow.next_action()
+    flow.receive_response(200, JSON, body(message()))
+    assert flow.cleanup(None) == Cleanup(drain=False)
+    assert flow.pending_deletion() == PendingDeletion("c9", "a1")
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ import openassistant_sdk
 PACKAGE = Path(openassistant_sdk.__file__).parent
 PYPROJECT = PACKAGE.parent / "pyproject.toml"
 CORE_NAMES = [
-    "_actions.py", "_auth.py", "_config.py", "_cookies.py", "_events.py", "_exceptions.py", "_flow.py",
+    "_actions.py", "_auth.py", "_config.py", "_cookies.py", "_events.py", "_exceptions.py", "_failures.py", "_flow.py",
     "_logging.py", "_models.py", "_prompt.py", "_reply.py", "_requests.py", "_responses.py",
     "_retry.py", "_sse.py", "_turns.py", "_version.py",
 ]  # fmt: skip

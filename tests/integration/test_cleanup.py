@@ -12,6 +12,8 @@ from openassistant_sdk import AsyncClient, CleanupWarning
 from openassistant_sdk.testing import LocalServer
 from openassistant_server import Fault
 
+from .conftest import wait_for
+
 pytestmark = [pytest.mark.integration]
 
 ASK = [{"role": "user", "content": "Tell me something"}]
@@ -27,21 +29,24 @@ def client_for(server: LocalServer, user: str) -> AsyncClient:
 
 
 @pytest.mark.anyio
-async def test_a_cancelled_task_still_deletes_its_chat(
+async def test_a_cancelled_task_leaves_at_once_and_its_chat_goes_when_the_reply_is_done(
     server: LocalServer, clean: None, anyio_backend: str
 ) -> None:
-    server.pause_workers()  # the reply never starts: only pending events arrive
+    server.pause_workers()  # the reply does not start: only pending events arrive
     async with client_for(server, f"cancel-{anyio_backend}") as client:
         with anyio.move_on_after(0.6) as scope:
             async with client.chat() as chat:
-                async for _ in chat.stream("never answered"):
+                async for _ in chat.stream("answered later"):
                     pass
-        assert scope.cancelled_caught
-        assert chat.deleted
+        assert scope.cancelled_caught  # leaving did not wait for the generation
+        assert chat.deleted  # queued: never a DELETE while its message is pending
+        assert server.chats_alive() >= 1
+        server.resume_workers()
+    # Closing the client waited for the reply to finish, then deleted the chat (`clean`).
 
 
 @pytest.mark.anyio
-async def test_a_cancelled_one_shot_call_deletes_its_chat(
+async def test_a_cancelled_one_shot_call_deletes_its_chat_once_the_reply_is_done(
     server: LocalServer, clean: None, anyio_backend: str
 ) -> None:
     server.pause_workers()
@@ -49,6 +54,28 @@ async def test_a_cancelled_one_shot_call_deletes_its_chat(
         with anyio.move_on_after(0.6) as scope:
             await client.complete(ASK)
         assert scope.cancelled_caught
+        assert server.chats_alive() >= 1
+        server.resume_workers()
+
+
+@pytest.mark.anyio
+async def test_a_reply_that_never_finishes_leaves_its_chat_with_a_warning(
+    server: LocalServer, anyio_backend: str
+) -> None:
+    server.pause_workers()
+    user = f"stuck-{anyio_backend}"
+    client = AsyncClient(
+        base_url=server.url, debug_user=user, model="_lorem", env={}, close_timeout=0.3
+    )
+    with anyio.move_on_after(0.3):
+        await client.complete(ASK)
+    (chat,) = (await client.list_chats()).chats
+    with anyio.fail_after(5), pytest.warns(CleanupWarning, match=f"chat {chat.id} left"):
+        await client.aclose()
+    assert server.chats_alive() >= 1  # left, not deleted while pending
+    server.resume_workers()
+    async with client_for(server, user) as again:  # the test leaves nothing behind
+        await again.delete_chat(chat.id)
 
 
 @pytest.mark.anyio
@@ -116,8 +143,8 @@ def test_an_abandoned_sync_stream_is_cleaned_up_by_the_next_request(
             del stream
             gc.collect()
         assert server.chats_alive() >= 1
-        client.models()  # any request first finishes what was abandoned
-        assert server.chats_alive() == 0
+        # Any request first finishes what was abandoned: once its reply is done, the chat.
+        assert wait_for(lambda: client.models() and server.chats_alive() == 0)
 
 
 @pytest.mark.anyio
@@ -125,7 +152,8 @@ async def test_a_cleanup_cut_short_by_its_bound_warns_and_does_not_hang(
     server: LocalServer, anyio_backend: str
 ) -> None:
     client = client_for(server, f"slow-delete-{anyio_backend}")
-    client._sender.options = attrs.evolve(client._sender.options, cleanup_timeout=0.3)
+    options = client._sender.options
+    client._sender.options = attrs.evolve(options, cleanup_timeout=0.3, close_timeout=0.3)
     stream = client.stream(ASK)
     await stream.__anext__()  # its chat exists, to be deleted when the client closes
     server.add_fault(Fault(action="delay", op="delete_chat", delay=3.0, times=1))
