@@ -469,24 +469,41 @@ def _mapping(obj: object, what: str) -> Mapping[str, Any]:
     return obj
 
 
+def _shown(value: object) -> str:
+    """Show a JSON value in an error message: short, and never by a deep ``repr``.
+
+    A list or an object from the server may be nested thousands deep (``repr`` would raise
+    ``RecursionError``) or be huge; it is named by its type instead.
+    """
+    if isinstance(value, list):
+        return f"a list of {len(value)} items"
+    if isinstance(value, Mapping):
+        return f"an object with {len(value)} keys"
+    if isinstance(value, str):
+        return repr(value[:80])
+    if isinstance(value, (bool, int, float)) or value is None:
+        return repr(value)[:80]
+    return type(value).__name__
+
+
 def _str(data: Mapping[str, Any], key: str) -> str:
     value = data.get(key)
     if not isinstance(value, str):
-        raise InvalidResponseError(f"field {key!r} must be a string, got {value!r:.80}")
+        raise InvalidResponseError(f"field {key!r} must be a string, got {_shown(value)}")
     return value
 
 
 def _opt_str(data: Mapping[str, Any], key: str) -> str | None:
     value = data.get(key)
     if value is not None and not isinstance(value, str):
-        raise InvalidResponseError(f"field {key!r} must be a string or null, got {value!r:.80}")
+        raise InvalidResponseError(f"field {key!r} must be a string or null, got {_shown(value)}")
     return value
 
 
 def _opt_int(data: Mapping[str, Any], key: str) -> int | None:
     value = data.get(key)
     if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-        raise InvalidResponseError(f"field {key!r} must be an integer or null, got {value!r:.80}")
+        raise InvalidResponseError(f"field {key!r} must be an integer or null, got {_shown(value)}")
     return value
 
 
@@ -498,7 +515,7 @@ def _opt_time(data: Mapping[str, Any], key: str) -> datetime | None:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise InvalidResponseError(
-            f"field {key!r} is not an ISO timestamp: {value!r:.80}"
+            f"field {key!r} is not an ISO timestamp: {_shown(value)}"
         ) from None
     # The server's timestamps are naive UTC (oa-protocol.md 2): make that explicit.
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 from datetime import datetime, timedelta, timezone
@@ -326,6 +327,80 @@ def test_wrong_types_raise_invalid_response_error(path: str, value: object) -> N
 )
 def test_other_wrong_shapes_raise_invalid_response_error(parse: Any, data: object) -> None:
     with pytest.raises(InvalidResponseError):
+        parse(data)
+
+
+def _deep(depth: int, *, as_object: bool = False) -> object:
+    """A list (or object) nested ``depth`` deep, built in a loop: repr() of it recurses."""
+    value: object = []
+    for _ in range(depth):
+        value = {"a": value} if as_object else [value]
+    return value
+
+
+@pytest.mark.parametrize("as_object", [False, True], ids=["list", "object"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "id",
+        "chat_id",
+        "parent_id",
+        "role",
+        "state",
+        "content",
+        "created_at",
+        "score",
+        "work_parameters.model_config.model_id",
+        "work_parameters.model_config.max_total_length",
+        "work_parameters.seed",
+        "work_parameters.system_prompt",
+    ],
+)
+def test_a_deeply_nested_value_in_a_field_is_an_invalid_response_error(
+    path: str, as_object: bool
+) -> None:
+    # The error message shows the wrong value: never by a repr that recurses past the limit.
+    with pytest.raises(InvalidResponseError, match=path.rsplit(".", 1)[-1]):
+        Message.from_json(_with(path, _deep(100_000, as_object=as_object)))
+
+
+@pytest.mark.parametrize(
+    ("parse", "data"),
+    [
+        (ChatInfo.from_json, {"id": "c", "title": _deep(100_000)}),
+        (ChatPage.from_json, {"chats": [], "next": _deep(100_000, as_object=True)}),
+        (ModelConfig.from_json, {"name": _deep(100_000)}),
+        (Preset.from_json, {"name": "k50", "description": _deep(100_000)}),
+    ],
+)
+def test_deeply_nested_values_in_other_models_are_invalid_response_errors(
+    parse: Any, data: object
+) -> None:
+    with pytest.raises(InvalidResponseError):
+        parse(data)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+_FIELDS = ["id", "chat_id", "parent_id", "role", "state", "content", "created_at", "score",
+           "work_parameters", "used_plugin", "title", "messages", "chats", "next", "name",
+           "parameter_configs", "sampling_parameters", "model_config", "model_id", "plugins"]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    parse=st.sampled_from(
+        [Message.from_json, ChatInfo.from_json, ChatPage.from_json, ModelConfig.from_json]
+    ),
+    data=json_values | st.dictionaries(st.sampled_from(_FIELDS), json_values, max_size=8),
+)
+def test_from_json_raises_nothing_but_invalid_response_error(parse: Any, data: object) -> None:
+    with contextlib.suppress(InvalidResponseError):
         parse(data)
 
 

@@ -1,0 +1,49 @@
+"""Successful response bodies: JSON parsed, or refused with the SDK's ``InvalidResponseError``.
+
+Pure, like the rest of the core: the facades hand over status, content type and bytes. Error
+bodies are read by ``parse_error_body`` in ``_exceptions``; both turn every failure of the
+JSON parser, a ``RecursionError`` on deeply nested JSON included, into an SDK error.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ._exceptions import InvalidResponseError
+
+__all__ = ["parse_json_body"]
+
+
+def parse_json_body(body: bytes, *, content_type: str, status: int, method: str, path: str) -> Any:
+    """Parse the body of a successful response as JSON.
+
+    The body is parsed whatever its content type says (the content type is only reported),
+    as ``httpx.Response.json()`` does: UTF-8, or UTF-16/32 told apart by their first bytes.
+
+    Args:
+        body: The response body.
+        content_type: The response's ``Content-Type`` header, ``""`` if none.
+        status: The response's HTTP status.
+        method: The request's method, for the error message.
+        path: The request's path (no query string, so no secrets), for the error message.
+
+    Returns:
+        The parsed JSON value.
+
+    Raises:
+        InvalidResponseError: The body is not JSON (empty, HTML, cut short, not UTF-8), or
+            it is nested too deeply for the JSON parser (a ``RecursionError`` inside it).
+    """
+    try:
+        return json.loads(body)
+    except RecursionError as err:
+        reason = "JSON nested too deeply to parse"
+        cause: Exception = err
+    except ValueError as err:  # JSONDecodeError, UnicodeDecodeError
+        reason = "a body that is not JSON"
+        cause = err
+    kind = content_type or "no content type"
+    raise InvalidResponseError(
+        f"{method} {path} answered {status} with {reason} ({kind}): {body[:80]!r}"
+    ) from cause
