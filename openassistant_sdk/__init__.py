@@ -15,7 +15,7 @@ from ._async_client import (
 )
 from ._auth import TrustedClient
 from ._client import Chat, ChatContext, Client, EventStream, ReplyStream
-from ._config import NOT_GIVEN, NotGiven
+from ._config import NOT_GIVEN, ClientOptions, NotGiven
 from ._cookies import FoundSession, find_session
 from ._events import (
     ErrorEvent,
@@ -58,7 +58,7 @@ from ._models import (
     TokenPair,
     WorkParameters,
 )
-from ._prompt import format_prompt
+from ._prompt import ChatMessage, ChatRole, format_prompt
 from ._requests import RequestSpec
 from ._retry import RetryPolicy
 from ._sse import EventDecoder
@@ -80,9 +80,12 @@ __all__ = [
     "Chat",
     "ChatContext",
     "ChatInfo",
+    "ChatMessage",
     "ChatPage",
+    "ChatRole",
     "CleanupWarning",
     "Client",
+    "ClientOptions",
     "ErrorEvent",
     "Event",
     "EventDecoder",
