@@ -36,6 +36,7 @@ _BOM = b"\xef\xbb\xbf"
 _NEEDS_JSON = re.compile(rb'[\x00-\x1f"\\]')
 _LINE_TOO_LONG = "an event-stream line is longer than {} bytes"
 _EVENT_TOO_LARGE = "an event is larger than {} bytes"
+_NO_SKIP, _SKIP_EVENT, _SKIP_LINE = 0, 1, 2
 
 
 class EventDecoder:
@@ -64,14 +65,13 @@ class EventDecoder:
         "_after_plugin",
         "_data",
         "_data_size",
-        "_discarding",
         "_error",
         "_event_name",
         "_max",
         "_parts",
         "_parts_size",
         "_raise",
-        "_skip_event",
+        "_skip",
         "_skip_lf",
         "_started",
         "skipped",
@@ -93,8 +93,10 @@ class EventDecoder:
         self._parts_size = 0
         self._skip_lf = False  # the last chunk ended in CR: a leading LF belongs to it
         self._started = False
-        self._discarding = False  # skipping the rest of an oversized line
-        self._skip_event = False  # skipping a malformed event up to its blank line
+        # _SKIP_EVENT: skipping a malformed event up to its blank line; _SKIP_LINE: first the
+        # rest of an oversized line, then its event. One attribute, so that the fast path
+        # below checks one.
+        self._skip = _NO_SKIP
         self._data: list[bytes] = []  # data lines of the event being read
         self._data_size = 0  # the size of those lines joined with newlines, plus one
         self._event_name: bytes | None = None
@@ -132,9 +134,7 @@ class EventDecoder:
             and data.endswith(b"\r\n\r\n")
             and end <= self._max
             and self._started
-            and not (
-                self._skip_lf or self._parts or self._data or self._discarding or self._skip_event
-            )
+            and not (self._skip_lf or self._parts or self._data or self._skip)
             and self._event_name is None
         ):
             event = self._decode(data[6:end])
@@ -176,9 +176,9 @@ class EventDecoder:
             self._skip_lf = True
         elif last != 10:
             partial = lines.pop()
-        if self._discarding:
+        if self._skip == _SKIP_LINE:
             # An oversized line from an earlier chunk ends with the first of these lines.
-            self._discarding = False
+            self._skip = _SKIP_EVENT
             lines = lines[1:]
         # No line of a chunk can be longer than the chunk: most chunks need no line checked.
         events = self._process(lines, len(data) > self._max)
@@ -206,8 +206,7 @@ class EventDecoder:
         self._data.clear()
         self._data_size = 0
         self._event_name = None
-        self._discarding = False
-        self._skip_event = False
+        self._skip = _NO_SKIP
         return []
 
     # -- internals ----------------------------------------------------------------------------
@@ -215,20 +214,19 @@ class EventDecoder:
     def _add_partial(self, piece: bytes) -> None:
         # An unfinished line is checked as it grows: a line that never ends cannot grow
         # without bound, and the check fails at the same line whatever the chunking.
-        if self._discarding:
+        if self._skip == _SKIP_LINE:
             return
         self._parts.append(piece)
         self._parts_size += len(piece)
         if self._parts_size > self._max:
             self._parts.clear()
             self._parts_size = 0
-            self._discarding = True
-            if not self._skip_event:  # a line of an event already skipped is not counted
+            if self._skip == _NO_SKIP:  # a line of an event already skipped is not counted
                 self._data.clear()
                 self._data_size = 0
                 self._event_name = None
-                self._skip_event = True
                 self._malformed(StreamError(_LINE_TOO_LONG.format(self._max)))
+            self._skip = _SKIP_LINE
 
     def _malformed(self, error: StreamError) -> None:
         if self._raise:
@@ -244,7 +242,7 @@ class EventDecoder:
         # that an event that never ends cannot grow without bound.
         size = self._data_size
         limit = self._max + 1
-        skipping = self._skip_event
+        skipping = self._skip == _SKIP_EVENT
         for line in lines:
             if skipping:  # a malformed event, skipped up to the blank line that ends it
                 skipping = bool(line)
@@ -293,7 +291,7 @@ class EventDecoder:
                 break
             skipping = True
         self._data_size = size
-        self._skip_event = skipping
+        self._skip = _SKIP_EVENT if skipping else _NO_SKIP
         return events
 
     def _field(self, line: bytes) -> None:
