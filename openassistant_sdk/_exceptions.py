@@ -257,7 +257,7 @@ def error_detail(body: object) -> str:
     """Extract the human-readable part of an error body.
 
     The inference server answers ``{"detail": str | list}`` (FastAPI), the website proxy
-    ``{"message": ...}`` or an empty body (oa-protocol.md 1.1, 5.2). A body nested too
+    ``{"message": ...}`` or an empty body (docs/protocol.md 1.1, 5.2). A body nested too
     deeply to show gives a short note instead of a ``RecursionError``.
     """
     try:

@@ -253,7 +253,7 @@ class EventDecoder:
                     data.clear()
                     size = 0
                     name, self._event_name = self._event_name, None
-                    if name == b"ping":  # pings before sse-starlette 1.4 (oa-protocol.md 3.1)
+                    if name == b"ping":  # pings before sse-starlette 1.4 (docs/protocol.md 3.1)
                         continue
                     event = self._decode(payload)
                     if event is not None:
