@@ -21,6 +21,15 @@ __all__ = ["run"]
 SDK = "import openassistant_sdk"
 BASE = "import httpx, attrs"
 OPENAI = "import openai"
+CORE = "the sans-I/O core alone (attrs, no httpx)"
+# The core's modules imported without the package's __init__ (which brings in the facades and
+# httpx): what the core itself costs, and a check that it imports only what every path needs.
+_CORE_STATEMENT = (
+    "import sys, types; package = types.ModuleType('openassistant_sdk');"
+    " package.__path__ = ['openassistant_sdk']; sys.modules['openassistant_sdk'] = package;"
+    " import openassistant_sdk._config, openassistant_sdk._cookies, openassistant_sdk._prompt,"
+    " openassistant_sdk._reply, openassistant_sdk._sse"
+)
 _PROBE = "import time; t = time.perf_counter(); {}; print(time.perf_counter() - t)"
 
 
@@ -50,6 +59,7 @@ def run(*, quick: bool) -> list[Row]:
             statement: (lambda statement=statement: _time_import(statement, env, root))
             for statement in statements
         }
+        variants[CORE] = lambda: _time_import(_CORE_STATEMENT, env, root)
         samples = interleave(variants, repeats=5 if quick else 30, warmup=1, label="import time")
     rows = rows_for(
         "import time (fresh interpreter)",

@@ -16,7 +16,7 @@ from ._async import (
     AsyncReplyStream,
 )
 from ._auth import TrustedClient
-from ._config import NOT_GIVEN, NotGiven
+from ._config import NOT_GIVEN, ClientOptions, NotGiven
 from ._cookies import FoundSession, find_session
 from ._events import (
     ErrorEvent,
@@ -59,7 +59,7 @@ from ._models import (
     TokenPair,
     WorkParameters,
 )
-from ._prompt import format_prompt
+from ._prompt import ChatMessage, ChatRole, format_prompt
 from ._requests import RequestSpec
 from ._retry import RetryPolicy
 from ._sse import EventDecoder
@@ -82,9 +82,12 @@ __all__ = [
     "Chat",
     "ChatContext",
     "ChatInfo",
+    "ChatMessage",
     "ChatPage",
+    "ChatRole",
     "CleanupWarning",
     "Client",
+    "ClientOptions",
     "ErrorEvent",
     "Event",
     "EventDecoder",

@@ -11,13 +11,15 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterable, Mapping
-from http.cookiejar import Cookie, CookieJar
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from ._models import TokenPair
 from ._requests import API, InferenceRoutes, RequestSpec
+
+if TYPE_CHECKING:
+    from http.cookiejar import Cookie
 
 __all__ = ["Credentials", "TrustedClient", "session_cookie_name"]
 
@@ -64,6 +66,9 @@ def _cookies_for_host(cookies: object, host: str) -> dict[str, str]:
     From a jar, only cookies whose domain matches ``host`` are taken: cookies never go to a
     host they were not set for.
     """
+    # Only cookies= needs http.cookiejar: imported here, not with the package.
+    from http.cookiejar import CookieJar
+
     jar = getattr(cookies, "jar", cookies)
     if isinstance(jar, CookieJar):
         picked: dict[str, str] = {}

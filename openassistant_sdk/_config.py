@@ -88,7 +88,34 @@ def _header_names(headers: tuple[tuple[str, str], ...]) -> str:
 
 @attrs.frozen(kw_only=True)
 class ClientOptions:
-    """Everything a client needs to know, resolved and validated (secrets excluded)."""
+    """A client's resolved and validated options: what ``client.options`` returns.
+
+    Built once by the client from its keyword arguments and the environment; read-only.
+    Credentials are not part of it (session tokens, bearer tokens, cookies and the
+    trusted-client key stay inside the client), and its ``repr`` shows only the names of
+    the extra headers, never their values, so it is safe to log.
+
+    Attributes:
+        base_url: The server's URL, normalised (no trailing slash; ``/chat`` dropped).
+        api: ``"website"`` or ``"inference"``: which API the client speaks.
+        scheme: ``"http"`` or ``"https"``, from ``base_url``.
+        host: The host name, from ``base_url``.
+        model: The model config name used when a call gives none.
+        sampling: The sampling parameters used when a call gives none.
+        retry: How failed requests are retried (``max_retries=`` or ``retry=``).
+        timeout: The HTTP timeout as given: a number of seconds, an ``httpx.Timeout``,
+            ``None`` for none, or ``NOT_GIVEN`` for the client's default.
+        stall_timeout: The most seconds a reply may go without a token, or ``None``.
+        stream_timeout: The most seconds a whole reply may take, or ``None``.
+        on_malformed: ``"raise"`` or ``"skip"`` a malformed event.
+        max_event_size: The most bytes one event-stream line or event may hold.
+        recover: Whether a cut-off reply is recovered by reading the message.
+        max_recoveries: How many times one reply may be recovered.
+        cleanup_timeout: The most seconds ``close()`` waits for deferred cleanup.
+        user_agent: The ``User-Agent`` header sent.
+        headers: Extra headers sent with every request, as ``(name, value)`` pairs (the
+            caller's own; their values are not shown in the ``repr``).
+    """
 
     base_url: str
     api: API

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping
-from http.cookiejar import CookieJar, LoadError, MozillaCookieJar
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from ._auth import PLAIN_COOKIE, SECURE_COOKIE
 from ._exceptions import MissingCredentialsError
 from ._logging import logger
+
+if TYPE_CHECKING:
+    from http.cookiejar import CookieJar
 
 __all__ = ["FoundSession", "find_session"]
 
@@ -59,6 +61,9 @@ def _session_cookies(jar: Iterable[Any], host: str) -> dict[str, str]:
 
 
 def _from_file(path: str, host: str) -> dict[str, str]:
+    # Only a cookies file needs http.cookiejar: imported here, not with the package.
+    from http.cookiejar import LoadError, MozillaCookieJar
+
     jar = MozillaCookieJar(path)
     try:
         jar.load(ignore_discard=True, ignore_expires=False)

@@ -6,12 +6,12 @@ Event types and fields: oa-protocol.md 3.2; field names: api-contract.md decisio
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeAlias
+from typing import Any, ClassVar, TypeAlias
 
 import attrs
 
 from ._exceptions import InvalidResponseError, StreamError
-from ._models import Message
+from ._models import Message, _Value
 
 __all__ = [
     "ErrorEvent",
@@ -25,24 +25,52 @@ __all__ = [
 ]
 
 
+class _EventValue(_Value):
+    """``to_dict()`` and ``to_json()`` for events: the server's event object, ``event_type`` first."""
+
+    __slots__ = ()
+    _event_type: ClassVar[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the event as the server's event object, with plain Python values.
+
+        ``{"event_type": "token", "text": "Hi"}``; a message in it is ``Message.to_dict()``.
+        """
+        return {"event_type": self._event_type, **super().to_dict()}
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the event as the server's JSON event object.
+
+        ``event_from_json`` reads it back to an equal event; a message in it is
+        ``Message.to_json()``.
+        """
+        return {"event_type": self._event_type, **super().to_json()}
+
+
 @attrs.frozen(slots=True)
-class PendingEvent:
+class PendingEvent(_EventValue):
     """The message waits in the queue; ``queue_position`` is 1-based (oa-protocol.md 10.6)."""
+
+    _event_type = "pending"
 
     queue_position: int
     queue_size: int
 
 
 @attrs.frozen(slots=True)
-class TokenEvent:
+class TokenEvent(_EventValue):
     """The next piece of generated text; concatenate them in order."""
+
+    _event_type = "token"
 
     text: str
 
 
 @attrs.frozen(slots=True, kw_only=True)
-class PluginIntermediateEvent:
+class PluginIntermediateEvent(_EventValue):
     """A plugin reasoning step (the empty token that follows it is dropped, 3.2)."""
+
+    _event_type = "plugin_intermediate"
 
     current_plugin_thought: str = ""
     current_plugin_action_taken: str = ""
@@ -51,26 +79,38 @@ class PluginIntermediateEvent:
 
 
 @attrs.frozen(slots=True)
-class MessageEvent:
+class MessageEvent(_EventValue):
     """Terminal success: the complete message; its ``content`` is the authoritative text."""
+
+    _event_type = "message"
 
     message: Message
 
 
 @attrs.frozen(slots=True)
-class ErrorEvent:
+class ErrorEvent(_EventValue):
     """Terminal failure: the server's error text and the message, if it sent one."""
+
+    _event_type = "error"
 
     error: str
     message: Message | None = None
 
 
 @attrs.frozen(slots=True)
-class UnknownEvent:
+class UnknownEvent(_Value):
     """An ``event_type`` this SDK does not know yet; kept for forward compatibility."""
 
     event_type: str
     data: Mapping[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the server's event object as it came (a shallow copy of ``data``)."""
+        return {**self.data, "event_type": self.event_type}
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the server's event object as it came; ``event_from_json`` reads it back."""
+        return {**self.data, "event_type": self.event_type}
 
 
 Event: TypeAlias = (

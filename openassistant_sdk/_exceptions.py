@@ -234,13 +234,17 @@ _TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
 
 def parse_error_body(body: bytes, content_type: str) -> object:
-    """Return a response body as JSON if it is JSON, else as short text, else ``None``."""
+    """Return a response body as JSON if it is JSON, else as short text, else ``None``.
+
+    JSON nested too deeply for the parser is kept as text, like any other body that is
+    not JSON: reading an error body never raises.
+    """
     if not body.strip():
         return None
     if "json" in content_type or body[:1] in (b"{", b"[", b'"'):
         try:
             return json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deeply to parse
             pass
     if "html" in content_type or body.lstrip()[:1] == b"<":
         title = _TITLE.search(body)
@@ -253,13 +257,22 @@ def error_detail(body: object) -> str:
     """Extract the human-readable part of an error body.
 
     The inference server answers ``{"detail": str | list}`` (FastAPI), the website proxy
-    ``{"message": ...}`` or an empty body (oa-protocol.md 1.1, 5.2).
+    ``{"message": ...}`` or an empty body (docs/protocol.md 1.1, 5.2). A body nested too
+    deeply to show gives a short note instead of a ``RecursionError``.
     """
-    if isinstance(body, Mapping):
-        for key in ("detail", "message", "error"):
-            if key in body:
-                return error_detail(body[key])
-        return json.dumps(body)[:500]
+    try:
+        return _detail(body)
+    except RecursionError:
+        return "(an error body nested too deeply to show)"
+
+
+def _detail(body: object) -> str:
+    # {"detail": {"message": ...}} and the like: unwrapped in a loop, not by recursion.
+    while isinstance(body, Mapping):
+        key = next((k for k in ("detail", "message", "error") if k in body), None)
+        if key is None:
+            return json.dumps(body)[:500]
+        body = body[key]
     if isinstance(body, list):
         parts = []
         for item in body:

@@ -63,7 +63,7 @@ from ._logging import logger
 from ._models import ChatInfo, Message, SamplingParameters
 from ._reply import ReplyTracker, failure_text, recovery_step
 from ._requests import RequestSpec, Routes
-from ._responses import json_body
+from ._responses import parse_json_body
 from ._sse import EventDecoder, MalformedPolicy
 from ._turns import Thread
 
@@ -246,7 +246,7 @@ class ReplyFlow:
             APITimeoutError, StreamError: The reply cannot end well (see the module docs).
         """
         purpose, spec = self._answered()
-        data = json_body(
+        data = parse_json_body(
             body,
             status=status,
             content_type=content_type,

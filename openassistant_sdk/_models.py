@@ -46,6 +46,52 @@ FINISHED_STATES: frozenset[str] = frozenset({"manual", "complete", "aborted_by_w
 DEAD_STATES: frozenset[str] = frozenset({"aborted_by_worker", "cancelled", "timeout"})
 
 
+class _Value:
+    """What every value object offers: ``to_dict()`` and ``to_json()``."""
+
+    __slots__ = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the fields as a dict of plain Python values.
+
+        Nested value objects become dicts, tuples become lists, timestamps stay
+        ``datetime`` objects. Use ``to_json()`` for data that ``json.dumps`` can write.
+        """
+        fields = attrs.fields(type(self))  # type: ignore[arg-type]
+        return {f.name: _plain(getattr(self, f.name)) for f in fields}
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the object as JSON-ready data in the server's shape.
+
+        Timestamps become ISO 8601 strings (with ``+00:00``); ``json.dumps(x.to_json())``
+        gives the text, and the class's ``from_json`` reads it back to an equal object.
+        """
+        fields = attrs.fields(type(self))  # type: ignore[arg-type]
+        return {f.name: _json_value(getattr(self, f.name)) for f in fields}
+
+
+def _plain(value: object) -> Any:
+    if isinstance(value, _Value):
+        return value.to_dict()
+    if isinstance(value, tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, Mapping):
+        return dict(value)  # the server's own JSON (plugins): kept as it came, not walked
+    return value
+
+
+def _json_value(value: object) -> Any:
+    if isinstance(value, _Value):
+        return value.to_json()
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return [_json_value(item) for item in value]
+    if isinstance(value, Mapping):
+        return dict(value)
+    return value
+
+
 def _check_number(
     name: str, value: object, *, integer: bool, low: float, low_inclusive: bool, high: float | None
 ) -> None:
@@ -79,7 +125,7 @@ def _validate_sampling(
 
 
 @attrs.frozen(kw_only=True)
-class SamplingParameters:
+class SamplingParameters(_Value):
     """How the model samples its reply (oa-protocol.md 4.1), validated on construction.
 
     ``None`` means "the server's default" for the first five fields; a ``None``
@@ -124,7 +170,10 @@ class SamplingParameters:
         return attrs.evolve(self, **changes)
 
     def to_json(self) -> dict[str, Any]:
-        """Return the request JSON: the five nullable fields always, ``max_new_tokens`` if set."""
+        """Return the request JSON: the five nullable fields always, ``max_new_tokens`` if set.
+
+        ``from_json`` reads it back to an equal object; ``to_dict()`` has all six fields.
+        """
         out: dict[str, Any] = {
             "top_k": self.top_k,
             "top_p": self.top_p,
@@ -150,7 +199,7 @@ class SamplingParameters:
 
 
 @attrs.frozen(kw_only=True)
-class Preset:
+class Preset(_Value):
     """A named set of sampling parameters that the server offers (oa-protocol.md 4.2).
 
     Attributes:
@@ -199,7 +248,7 @@ PRESETS: Mapping[str, Preset] = {
 
 
 @attrs.frozen(kw_only=True)
-class ModelConfig:
+class ModelConfig(_Value):
     """A model config the server can run, with its presets (``GET /configs/model_configs``).
 
     Attributes:
@@ -225,6 +274,17 @@ class ModelConfig:
             presets=tuple(Preset.from_json(p) for p in presets),
         )
 
+    def to_json(self) -> dict[str, Any]:
+        """Return the server's shape: the presets under ``parameter_configs``.
+
+        ``from_json`` reads it back to an equal object.
+        """
+        return {
+            "name": self.name,
+            "description": self.description,
+            "parameter_configs": [p.to_json() for p in self.presets],
+        }
+
     def preset(self, name: str) -> Preset:
         """Return this config's preset of that name.
 
@@ -238,7 +298,7 @@ class ModelConfig:
 
 
 @attrs.frozen(kw_only=True)
-class ModelInfo:
+class ModelInfo(_Value):
     """The model behind a message: ``work_parameters.model_config`` (oa-protocol.md 2.4)."""
 
     model_id: str
@@ -259,7 +319,7 @@ class ModelInfo:
 
 
 @attrs.frozen(kw_only=True)
-class WorkParameters:
+class WorkParameters(_Value):
     """How an assistant message is generated (oa-protocol.md 2.4). ``seed`` may exceed 2**63."""
 
     model_config: ModelInfo
@@ -293,7 +353,7 @@ class WorkParameters:
 
 
 @attrs.frozen(kw_only=True)
-class Message:
+class Message(_Value):
     """A message of a chat: the user's (``prompter``) or the model's (``assistant``).
 
     Attributes:
@@ -303,7 +363,8 @@ class Message:
         role: ``"prompter"`` or ``"assistant"``.
         state: ``manual`` (prompter messages), ``pending``, ``in_progress``, ``complete``,
             ``aborted_by_worker``, ``cancelled`` or ``timeout`` (oa-protocol.md 5.3).
-        content: The text; ``None`` while an assistant message is not complete.
+        content: The text; ``None`` while an assistant message is not complete (and for one
+            that failed). ``text`` gives it as a ``str``, ``""`` when it is ``None``.
         created_at: When it was created (timezone-aware UTC).
         score: The user's vote: -1, 0 or 1.
         work_parameters: How an assistant message is generated; ``None`` for prompter messages.
@@ -320,6 +381,17 @@ class Message:
     score: int = 0
     work_parameters: WorkParameters | None = None
     used_plugin: Mapping[str, Any] | None = None
+
+    @property
+    def text(self) -> str:
+        """The message's text as a ``str``: ``content``, or ``""`` while there is none.
+
+        ``content`` stays ``None`` until an assistant message is complete (that is how
+        the server tells "no text yet" from an empty reply); ``text`` is for code that
+        wants a string without a ``None`` check, e.g. ``chat.send("Hi").text.upper()``.
+        """
+        content = self.content
+        return content if content is not None else ""
 
     @property
     def is_finished(self) -> bool:
@@ -352,7 +424,7 @@ class Message:
 
 
 @attrs.frozen(kw_only=True)
-class ChatInfo:
+class ChatInfo(_Value):
     """A chat (``ChatListRead``); ``messages`` is filled only by ``get_chat`` (``ChatRead``).
 
     Attributes:
@@ -402,7 +474,7 @@ class ChatInfo:
 
 
 @attrs.frozen(kw_only=True)
-class ChatPage:
+class ChatPage(_Value):
     """One page of ``list_chats``, newest first; pass ``next`` as ``after`` for older chats.
 
     Attributes:
@@ -469,24 +541,41 @@ def _mapping(obj: object, what: str) -> Mapping[str, Any]:
     return obj
 
 
+def _shown(value: object) -> str:
+    """Show a JSON value in an error message: short, and never by a deep ``repr``.
+
+    A list or an object from the server may be nested thousands deep (``repr`` would raise
+    ``RecursionError``) or be huge; it is named by its type instead.
+    """
+    if isinstance(value, list):
+        return f"a list of {len(value)} items"
+    if isinstance(value, Mapping):
+        return f"an object with {len(value)} keys"
+    if isinstance(value, str):
+        return repr(value[:80])
+    if isinstance(value, (bool, int, float)) or value is None:
+        return repr(value)[:80]
+    return type(value).__name__
+
+
 def _str(data: Mapping[str, Any], key: str) -> str:
     value = data.get(key)
     if not isinstance(value, str):
-        raise InvalidResponseError(f"field {key!r} must be a string, got {value!r:.80}")
+        raise InvalidResponseError(f"field {key!r} must be a string, got {_shown(value)}")
     return value
 
 
 def _opt_str(data: Mapping[str, Any], key: str) -> str | None:
     value = data.get(key)
     if value is not None and not isinstance(value, str):
-        raise InvalidResponseError(f"field {key!r} must be a string or null, got {value!r:.80}")
+        raise InvalidResponseError(f"field {key!r} must be a string or null, got {_shown(value)}")
     return value
 
 
 def _opt_int(data: Mapping[str, Any], key: str) -> int | None:
     value = data.get(key)
     if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-        raise InvalidResponseError(f"field {key!r} must be an integer or null, got {value!r:.80}")
+        raise InvalidResponseError(f"field {key!r} must be an integer or null, got {_shown(value)}")
     return value
 
 
@@ -498,7 +587,7 @@ def _opt_time(data: Mapping[str, Any], key: str) -> datetime | None:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise InvalidResponseError(
-            f"field {key!r} is not an ISO timestamp: {value!r:.80}"
+            f"field {key!r} is not an ISO timestamp: {_shown(value)}"
         ) from None
     # The server's timestamps are naive UTC (oa-protocol.md 2): make that explicit.
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)

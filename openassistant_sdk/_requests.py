@@ -7,6 +7,7 @@ sends anything; the facades turn a spec into an HTTP request.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any, Literal, Protocol
 
@@ -44,6 +45,35 @@ Operation = Literal[
 ]
 
 _NO_BODY: Any = object()
+
+
+def check_utf8(name: str, value: str) -> str:
+    """Refuse text that cannot be sent as UTF-8: one holding a lone surrogate.
+
+    Such text (``"\\ud800"``, from ``errors="surrogateescape"`` decoding or a broken
+    ``\\u`` escape) would fail deep inside the HTTP client, after earlier requests of the
+    same call were sent; refusing it here means no request is sent at all.
+
+    Args:
+        name: What the text is, for the error message (``"message content"``).
+        value: The text.
+
+    Returns:
+        ``value`` unchanged.
+
+    Raises:
+        ValueError: The text holds a lone surrogate; the message says where.
+    """
+    if not value.isascii():  # isascii() is a flag check: free for the usual ASCII text
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as err:
+            raise ValueError(
+                f"{name} holds a lone surrogate {value[err.start]!r} at index {err.start},"
+                " which cannot be sent as UTF-8 (was it decoded with errors='surrogateescape'"
+                " or built from a broken \\u escape?)"
+            ) from None
+    return value
 
 
 @attrs.frozen(kw_only=True)
@@ -100,16 +130,39 @@ def _assistant_body(
         "parent_id": parent_id,
         "model_config_name": model,
         "sampling_parameters": sampling.to_json(),
-        "plugins": list(plugins),
+        "plugins": _check_plugins(list(plugins)),
     }
     # Optional fields are sent only when set: the server accepts them (oa-protocol.md 2.3).
     if system_prompt is not None:
-        body["system_prompt"] = system_prompt
+        body["system_prompt"] = _check_str("system_prompt", system_prompt)
     if user_profile is not None:
-        body["user_profile"] = user_profile
+        body["user_profile"] = _check_str("user_profile", user_profile)
     if user_response_instructions is not None:
-        body["user_response_instructions"] = user_response_instructions
+        body["user_response_instructions"] = _check_str(
+            "user_response_instructions", user_response_instructions
+        )
     return body
+
+
+def _check_str(name: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be a string or None, not {type(value).__name__}")
+    return check_utf8(name, value)
+
+
+def _check_plugins(plugins: list[Any]) -> list[Any]:
+    if plugins:
+        # Encoded once here as the HTTP client will encode it (UTF-8 JSON, no NaN), so that
+        # a plugin it cannot send is refused before any request.
+        try:
+            json.dumps(plugins, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(
+                "plugins hold text with a lone surrogate, which cannot be sent as UTF-8"
+            ) from None
+        except (TypeError, ValueError, RecursionError) as err:
+            raise ValueError(f"plugins must be JSON-serialisable: {err}") from None
+    return plugins
 
 
 _ID_FORBIDDEN = frozenset("/?#%\\")
@@ -127,7 +180,7 @@ def _check_id(name: str, value: object) -> str:
             f"{name} must be a non-empty id without '/', '?', '#', '%', '\\', whitespace,"
             f" and not '.' or '..', not {value!r}"
         )
-    return value
+    return check_utf8(name, value)
 
 
 def _check_score(score: object) -> int:
@@ -192,6 +245,11 @@ def _update_fields(changes: dict[str, Any]) -> dict[str, Any]:
     title = changes.get("title")
     if title is not None and (not isinstance(title, str) or len(title) > 100):
         raise ValueError("title must be a string of at most 100 characters (oa-protocol.md 2.3)")
+    if title is not None:
+        check_utf8("title", title)
+    tail = changes.get("active_thread_tail_message_id")
+    if tail is not None:
+        _check_id("active_thread_tail_message_id", tail)
     return {k: v for k, v in changes.items() if v is not None}
 
 
@@ -340,6 +398,7 @@ class InferenceRoutes:
         """``GET /auth/callback/debug?code=<username>``: a token pair (oa-protocol.md 2.1)."""
         if not _non_empty_str(username):
             raise ValueError("the debug login needs a non-empty user name")
+        check_utf8("the debug login's user name", username)
         return RequestSpec(
             operation="debug_login",
             api=self.api,
@@ -530,7 +589,7 @@ def _query_id(name: str, value: object) -> str:
     # cannot change the route there; separators are still refused, as no id has them.
     if not isinstance(value, str) or not value or any(c in "/?#" for c in value):
         raise ValueError(f"{name} must be a non-empty id without '/', '?' or '#', not {value!r}")
-    return value
+    return check_utf8(name, value)
 
 
 def _non_empty_str(value: object) -> bool:
@@ -540,13 +599,13 @@ def _non_empty_str(value: object) -> bool:
 def _check_content(content: object) -> str:
     if not isinstance(content, str):
         raise ValueError(f"message content must be a string, not {type(content).__name__}")
-    return content
+    return check_utf8("message content", content)
 
 
 def _check_model(model: object) -> str:
     if not isinstance(model, str) or not model:
         raise ValueError(f"model must be a non-empty model config name, not {model!r}")
-    return model
+    return check_utf8("model", model)
 
 
 _WEBSITE = WebsiteRoutes()

@@ -1,4 +1,9 @@
-"""Parse response bodies: JSON answers of the REST routes, and what to read of an error body."""
+"""Successful response bodies: JSON parsed, or refused with the SDK's ``InvalidResponseError``.
+
+Pure, like the rest of the core: the facades hand over status, content type and bytes. Error
+bodies are read by ``parse_error_body`` in ``_exceptions``; both turn every failure of the
+JSON parser, a ``RecursionError`` on deeply nested JSON included, into an SDK error.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,42 @@ from typing import Any
 
 from ._exceptions import InvalidResponseError
 
-__all__ = ["MAX_ERROR_BODY", "body_limit", "json_body"]
+__all__ = ["MAX_ERROR_BODY", "body_limit", "parse_json_body"]
+
+
+def parse_json_body(body: bytes, *, content_type: str, status: int, method: str, path: str) -> Any:
+    """Parse the body of a successful response as JSON.
+
+    The body is parsed whatever its content type says (the content type is only reported),
+    as ``httpx.Response.json()`` does: UTF-8, or UTF-16/32 told apart by their first bytes.
+
+    Args:
+        body: The response body.
+        content_type: The response's ``Content-Type`` header, ``""`` if none.
+        status: The response's HTTP status.
+        method: The request's method, for the error message.
+        path: The request's path (no query string, so no secrets), for the error message.
+
+    Returns:
+        The parsed JSON value.
+
+    Raises:
+        InvalidResponseError: The body is not JSON (empty, HTML, cut short, not UTF-8), or
+            it is nested too deeply for the JSON parser (a ``RecursionError`` inside it).
+    """
+    try:
+        return json.loads(body)
+    except RecursionError as err:
+        reason = "JSON nested too deeply to parse"
+        cause: Exception = err
+    except ValueError as err:  # JSONDecodeError, UnicodeDecodeError
+        reason = "a body that is not JSON"
+        cause = err
+    kind = content_type or "no content type"
+    raise InvalidResponseError(
+        f"{method} {path} answered {status} with {reason} ({kind}): {body[:80]!r}"
+    ) from cause
+
 
 #: An error body is read up to this many bytes: its detail is all the client shows.
 MAX_ERROR_BODY = 64 * 1024
@@ -16,19 +56,3 @@ MAX_ERROR_BODY = 64 * 1024
 def body_limit(status: int) -> int | None:
     """Return how much of a body to read: all of a success, the start of an error."""
     return None if status < 400 else MAX_ERROR_BODY
-
-
-def json_body(body: bytes, *, status: int, content_type: str, method: str, path: str) -> Any:
-    """Return a REST answer's JSON.
-
-    Raises:
-        InvalidResponseError: The body is not JSON, or nested too deeply to parse.
-    """
-    try:
-        return json.loads(body)
-    except (ValueError, RecursionError) as err:
-        kind = content_type or "no content type"
-        what = "nested too deeply" if isinstance(err, RecursionError) else "not JSON"
-        raise InvalidResponseError(
-            f"{method} {path} answered {status} with a body that is {what} ({kind}): {body[:80]!r}"
-        ) from None

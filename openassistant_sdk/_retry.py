@@ -11,11 +11,9 @@ from __future__ import annotations
 import enum
 import json
 import math
-import random
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
@@ -108,8 +106,18 @@ class RetryPolicy:
     max_retry_after: float = attrs.field(default=60.0, validator=_non_negative)
     deadline: float | None = attrs.field(default=None, validator=_optional_positive)
 
-    def backoff(self, retry_index: int, rand: Callable[[], float] = random.random) -> float:
-        """Return the backoff delay before retry number ``retry_index`` (0-based)."""
+    def backoff(self, retry_index: int, rand: Callable[[], float] | None = None) -> float:
+        """Return the backoff delay before retry number ``retry_index`` (0-based).
+
+        Args:
+            retry_index: Which retry this is, from 0.
+            rand: A source of numbers in [0, 1) for the jitter; ``random.random`` if
+                ``None``.
+        """
+        if rand is None:
+            import random  # only a retry needs it: not imported with the package
+
+            rand = random.random
         base = min(self.backoff_max, self.backoff_base * (2.0 ** min(retry_index, 32)))
         return base * (1.0 - self.jitter * rand())
 
@@ -126,6 +134,9 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     try:
         seconds = float(value)
     except ValueError:
+        # Only an HTTP-date needs the email package: not imported with the package.
+        from email.utils import parsedate_to_datetime
+
         try:
             when = parsedate_to_datetime(value)
         except (TypeError, ValueError, IndexError):
@@ -169,7 +180,7 @@ def retry_delay(
     headers: Mapping[str, str] | None = None,
     failure: FailureKind | None = None,
     elapsed: float = 0.0,
-    rand: Callable[[], float] = random.random,
+    rand: Callable[[], float] | None = None,
     now: datetime | None = None,
 ) -> float | None:
     """Decide whether to retry after a failed attempt, and after how long.
@@ -182,7 +193,7 @@ def retry_delay(
         headers: The response headers (for ``Retry-After``), if the server answered.
         failure: How it failed, if the server did not answer.
         elapsed: Seconds since the first attempt.
-        rand: A source of numbers in [0, 1) for the jitter.
+        rand: A source of numbers in [0, 1) for the jitter; ``random.random`` if ``None``.
         now: The current time, for ``Retry-After`` dates.
 
     Returns:

@@ -34,6 +34,9 @@ _BOM = b"\xef\xbb\xbf"
 # the closing quote (no quote inside), and carry no raw control character (JSON strings
 # carry them only escaped; raw ones make the event malformed): one scan checks all three.
 _NEEDS_JSON = re.compile(rb'[\x00-\x1f"\\]')
+_LINE_TOO_LONG = "an event-stream line is longer than {} bytes"
+_EVENT_TOO_LARGE = "an event is larger than {} bytes"
+_NO_SKIP, _SKIP_EVENT, _SKIP_LINE = 0, 1, 2
 
 
 class EventDecoder:
@@ -47,8 +50,12 @@ class EventDecoder:
             has no ``event_type`` (api-contract.md decision 4): ``"raise"`` a
             ``StreamError`` (the default), or ``"skip"`` it and count it in
             ``skipped``.
-        max_event_size: The most bytes one line or one event may hold; a longer one is
-            malformed (raised, or skipped and counted).
+        max_event_size: The most bytes one line (any line: data, comment, field, or a line
+            not ended yet) or one event's data may hold; a longer one is malformed (raised,
+            or skipped and counted). It is enforced as bytes arrive, whatever the chunking,
+            so a stream that never ends an event or a line holds at most about twice this
+            many bytes in the decoder. Under ``"skip"``, the whole event the oversized line
+            or data belongs to is skipped, up to the blank line that ends it.
 
     Attributes:
         skipped: How many malformed events were skipped under ``on_malformed="skip"``.
@@ -57,13 +64,14 @@ class EventDecoder:
     __slots__ = (
         "_after_plugin",
         "_data",
-        "_discarding",
+        "_data_size",
         "_error",
         "_event_name",
         "_max",
         "_parts",
         "_parts_size",
         "_raise",
+        "_skip",
         "_skip_lf",
         "_started",
         "skipped",
@@ -85,8 +93,12 @@ class EventDecoder:
         self._parts_size = 0
         self._skip_lf = False  # the last chunk ended in CR: a leading LF belongs to it
         self._started = False
-        self._discarding = False  # skipping the rest of an oversized line
+        # _SKIP_EVENT: skipping a malformed event up to its blank line; _SKIP_LINE: first the
+        # rest of an oversized line, then its event. One attribute, so that the fast path
+        # below checks one.
+        self._skip = _NO_SKIP
         self._data: list[bytes] = []  # data lines of the event being read
+        self._data_size = 0  # the size of those lines joined with newlines, plus one
         self._event_name: bytes | None = None
         self._after_plugin = False
         self._error: StreamError | None = None
@@ -120,8 +132,9 @@ class EventDecoder:
             and data.find(b"\r", 6) == end
             and data.find(b"\n", 6) == end + 1
             and data.endswith(b"\r\n\r\n")
+            and end <= self._max
             and self._started
-            and not (self._skip_lf or self._parts or self._data or self._discarding)
+            and not (self._skip_lf or self._parts or self._data or self._skip)
             and self._event_name is None
         ):
             event = self._decode(data[6:end])
@@ -163,11 +176,12 @@ class EventDecoder:
             self._skip_lf = True
         elif last != 10:
             partial = lines.pop()
-        if self._discarding:
+        if self._skip == _SKIP_LINE:
             # An oversized line from an earlier chunk ends with the first of these lines.
-            self._discarding = False
+            self._skip = _SKIP_EVENT
             lines = lines[1:]
-        events = self._process(lines)
+        # No line of a chunk can be longer than the chunk: most chunks need no line checked.
+        events = self._process(lines, len(data) > self._max)
         if partial is not None and self._error is None:
             self._add_partial(partial)
         return self._result(events)
@@ -190,21 +204,29 @@ class EventDecoder:
         self._parts.clear()
         self._parts_size = 0
         self._data.clear()
+        self._data_size = 0
         self._event_name = None
+        self._skip = _NO_SKIP
         return []
 
     # -- internals ----------------------------------------------------------------------------
 
     def _add_partial(self, piece: bytes) -> None:
-        if self._discarding:
+        # An unfinished line is checked as it grows: a line that never ends cannot grow
+        # without bound, and the check fails at the same line whatever the chunking.
+        if self._skip == _SKIP_LINE:
             return
         self._parts.append(piece)
         self._parts_size += len(piece)
         if self._parts_size > self._max:
             self._parts.clear()
             self._parts_size = 0
-            self._discarding = True
-            self._malformed(StreamError(f"an event-stream line is longer than {self._max} bytes"))
+            if self._skip == _NO_SKIP:  # a line of an event already skipped is not counted
+                self._data.clear()
+                self._data_size = 0
+                self._event_name = None
+                self._malformed(StreamError(_LINE_TOO_LONG.format(self._max)))
+            self._skip = _SKIP_LINE
 
     def _malformed(self, error: StreamError) -> None:
         if self._raise:
@@ -212,30 +234,64 @@ class EventDecoder:
         else:
             self.skipped += 1
 
-    def _process(self, lines: list[bytes]) -> list[Event]:
+    def _process(self, lines: list[bytes], check_lines: bool) -> list[Event]:
+        """Interpret complete lines; ``check_lines`` when one of them may be oversized."""
         events: list[Event] = []
         data = self._data
+        # The event's data as it accumulates: its joined size plus one, checked per line so
+        # that an event that never ends cannot grow without bound.
+        size = self._data_size
+        limit = self._max + 1
+        skipping = self._skip == _SKIP_EVENT
         for line in lines:
-            if line:
-                if line.startswith(b"data:"):
-                    data.append(line[6:] if line[5:6] == b" " else line[5:])
-                elif line == b"data":  # a field name alone: an empty value (WHATWG)
-                    data.append(b"")
-                elif line[0] != 58:  # not a ':' comment
-                    self._field(line)
-            elif data:
-                payload = data[0] if len(data) == 1 else b"\n".join(data)
-                data.clear()
-                name, self._event_name = self._event_name, None
-                if name == b"ping":  # pings before sse-starlette 1.4 (oa-protocol.md 3.1)
+            if skipping:  # a malformed event, skipped up to the blank line that ends it
+                skipping = bool(line)
+                continue
+            if not line:
+                if data:
+                    payload = data[0] if len(data) == 1 else b"\n".join(data)
+                    data.clear()
+                    size = 0
+                    name, self._event_name = self._event_name, None
+                    if name == b"ping":  # pings before sse-starlette 1.4 (docs/protocol.md 3.1)
+                        continue
+                    event = self._decode(payload)
+                    if event is not None:
+                        events.append(event)
+                    elif self._error is not None:
+                        break
+                else:
+                    self._event_name = None
+                continue
+            if check_lines and len(line) > self._max:
+                fault = _LINE_TOO_LONG
+            elif line.startswith(b"data:"):
+                value = line[6:] if line[5:6] == b" " else line[5:]
+                data.append(value)
+                size += len(value) + 1
+                if size <= limit:
                     continue
-                event = self._decode(payload)
-                if event is not None:
-                    events.append(event)
-                elif self._error is not None:
-                    break
+                fault = _EVENT_TOO_LARGE
+            elif line == b"data":  # a field name alone: an empty value (WHATWG)
+                data.append(b"")
+                size += 1
+                if size <= limit:
+                    continue
+                fault = _EVENT_TOO_LARGE
             else:
-                self._event_name = None
+                if line[0] != 58:  # not a ':' comment
+                    self._field(line)
+                continue
+            # The line or the event's data is too large: the whole event is malformed.
+            data.clear()
+            size = 0
+            self._event_name = None
+            self._malformed(StreamError(fault.format(self._max)))
+            if self._error is not None:
+                break
+            skipping = True
+        self._data_size = size
+        self._skip = _SKIP_EVENT if skipping else _NO_SKIP
         return events
 
     def _field(self, line: bytes) -> None:
@@ -248,9 +304,7 @@ class EventDecoder:
         # names are ignored, as WHATWG says.
 
     def _decode(self, payload: bytes) -> Event | None:
-        if len(payload) > self._max:
-            self._malformed(StreamError(f"an event is larger than {self._max} bytes"))
-            return None
+        # Its size was checked as its lines arrived.
         if payload.startswith(_TOKEN_PREFIX) and payload.endswith(_TOKEN_SUFFIX):
             raw = payload[_TOKEN_PREFIX_LEN:-2]
             if not _NEEDS_JSON.search(raw):

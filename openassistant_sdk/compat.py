@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from ._async import AsyncClient
 from ._config import resolve
@@ -26,11 +26,19 @@ from ._cookies import find_session
 from ._exceptions import APIStatusError, ProviderError
 from ._logging import logger
 from ._models import DEFAULT_MODEL, SamplingParameters
+from ._prompt import ChatMessage
 from ._sync import Client
 
 __all__ = ["OpenAssistant", "ProviderError"]
 
 Messages = Sequence[Mapping[str, str]]
+
+
+def _checked(messages: Messages) -> Sequence[ChatMessage]:
+    # The seed took any role/content mappings; the SDK checks them at run time (an unknown
+    # role is a ValueError before any request), so the static type is only narrowed here.
+    return cast("Sequence[ChatMessage]", messages)
+
 
 # The seed's sampling defaults: exactly the server's k50-Plugins preset (oa-protocol.md 7).
 SEED_SAMPLING = SamplingParameters(
@@ -175,7 +183,7 @@ class OpenAssistant:
         with _seed_errors():
             async with (
                 AsyncClient(proxy=proxy, **options) as client,
-                client.stream(messages) as stream,
+                client.stream(_checked(messages)) as stream,
             ):
                 async for text in stream:
                     yield text
@@ -193,10 +201,10 @@ class OpenAssistant:
         options = cls._setup(model, cookies, kwargs)
         with _seed_errors(), Client(proxy=proxy, **options) as client:
             if stream:
-                with client.stream(messages) as reply:
+                with client.stream(_checked(messages)) as reply:
                     yield from reply
             else:
-                yield client.complete(messages)
+                yield client.complete(_checked(messages))
 
     @classmethod
     async def create_async(

@@ -29,7 +29,7 @@ from openassistant_sdk._models import (
     TokenPair,
     parse_list,
 )
-from openassistant_sdk._prompt import format_prompt
+from openassistant_sdk._prompt import ChatMessage, format_prompt
 from openassistant_sdk._retry import RetryPolicy
 from openassistant_sdk._sse import MalformedPolicy
 from openassistant_sdk._turns import Thread, merge_sampling, sampling_overrides
@@ -421,7 +421,7 @@ class AsyncClient:
 
     def stream(
         self,
-        messages: Sequence[Mapping[str, str]],
+        messages: Sequence[ChatMessage],
         *,
         model: str | None = None,
         sampling: SamplingParameters | None = None,
@@ -449,7 +449,7 @@ class AsyncClient:
 
     def events(
         self,
-        messages: Sequence[Mapping[str, str]],
+        messages: Sequence[ChatMessage],
         *,
         model: str | None = None,
         sampling: SamplingParameters | None = None,
@@ -469,7 +469,7 @@ class AsyncClient:
 
     async def complete(
         self,
-        messages: Sequence[Mapping[str, str]],
+        messages: Sequence[ChatMessage],
         *,
         model: str | None = None,
         sampling: SamplingParameters | None = None,
@@ -497,7 +497,7 @@ class AsyncClient:
 
     def _one_shot(
         self,
-        messages: Sequence[Mapping[str, str]],
+        messages: Sequence[ChatMessage],
         model: str | None,
         sampling: SamplingParameters | None,
         arguments: dict[str, Any],

@@ -31,7 +31,7 @@ from openassistant_sdk._models import (
     TokenPair,
     parse_list,
 )
-from openassistant_sdk._prompt import format_prompt
+from openassistant_sdk._prompt import ChatMessage, format_prompt
 from openassistant_sdk._retry import RetryPolicy
 from openassistant_sdk._sse import MalformedPolicy
 from openassistant_sdk._turns import Thread, merge_sampling, sampling_overrides
@@ -423,7 +423,7 @@ class Client:
 
     def stream(
         self,
-        messages: Sequence[Mapping[str, str]],
+        messages: Sequence[ChatMessage],
         *,
         model: str | None = None,
         sampling: SamplingParameters | None = None,
@@ -451,7 +451,7 @@ class Client:
 
     def events(
         self,
-        messages: Sequence[Mapping[str, str]],
+        messages: Sequence[ChatMessage],
         *,
         model: str | None = None,
         sampling: SamplingParameters | None = None,
@@ -471,7 +471,7 @@ class Client:
 
     def complete(
         self,
-        messages: Sequence[Mapping[str, str]],
+        messages: Sequence[ChatMessage],
         *,
         model: str | None = None,
         sampling: SamplingParameters | None = None,
@@ -499,7 +499,7 @@ class Client:
 
     def _one_shot(
         self,
-        messages: Sequence[Mapping[str, str]],
+        messages: Sequence[ChatMessage],
         model: str | None,
         sampling: SamplingParameters | None,
         arguments: dict[str, Any],

@@ -29,7 +29,7 @@ from openassistant_sdk._flow import ReplyFlow
 from openassistant_sdk._logging import logger
 from openassistant_sdk._models import TokenPair
 from openassistant_sdk._requests import RequestSpec, routes_for
-from openassistant_sdk._responses import body_limit, json_body
+from openassistant_sdk._responses import body_limit, parse_json_body
 from openassistant_sdk._retry import Attempts, Next, redact
 
 from . import _primitives as primitives
@@ -180,7 +180,7 @@ class Sender:
         response = self.send(spec)
         try:
             return parse(
-                json_body(
+                parse_json_body(
                     response.content,
                     status=response.status_code,
                     content_type=response.headers.get("content-type", ""),

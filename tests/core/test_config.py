@@ -305,3 +305,27 @@ def test_options_hold_no_secrets() -> None:
     assert "top-secret-session" not in repr(opts)
     opts = options(token="top-secret-token")
     assert "top-secret-token" not in repr(opts)
+
+
+def test_no_secret_shows_in_the_options_repr_or_str() -> None:
+    secrets = {
+        "session": options(session_token="secret-session-1"),
+        "token": options(token="secret-token-2"),
+        "debug": options(debug_user="secret-user-3"),
+        "cookies": options(cookies={"__Secure-next-auth.session-token": "secret-cookie-4"}),
+        "trusted": options(
+            trusted_client=TrustedClient(api_key="secret-key-5", user_id="u", client="c")
+        ),
+        "headers": options(headers={"X-Api-Key": "secret-header-6"}),
+    }
+    for name, opts in secrets.items():
+        for text in (repr(opts), str(opts)):
+            assert "secret-" not in text, name
+    assert "X-Api-Key" in repr(secrets["headers"])  # the name is shown, not the value
+
+
+def test_client_options_is_public() -> None:
+    import openassistant_sdk
+
+    assert openassistant_sdk.ClientOptions is ClientOptions
+    assert "ClientOptions" in openassistant_sdk.__all__

@@ -189,3 +189,72 @@ def test_golden_error_events_parse() -> None:
         assert event.error == error
         assert event.message is not None
         assert event.message.state == state
+
+
+# --- to_dict and to_json ---------------------------------------------------------------------
+
+EVENT_OBJECTS = [
+    pytest.param({"event_type": "token", "text": "Hi"}, id="token"),
+    pytest.param({"event_type": "pending", "queue_position": 2, "queue_size": 5}, id="pending"),
+    pytest.param({"event_type": "message", "message": MESSAGE}, id="message"),
+    pytest.param({"event_type": "error", "error": "Timeout", "message": MESSAGE}, id="error"),
+    pytest.param({"event_type": "error", "error": "Timeout", "message": None}, id="error-bare"),
+    pytest.param(
+        {
+            "event_type": "plugin_intermediate",
+            "current_plugin_thought": "t",
+            "current_plugin_action_taken": "a",
+            "current_plugin_action_input": "i",
+            "current_plugin_action_response": "r",
+        },
+        id="plugin",
+    ),
+    pytest.param({"event_type": "safe_prompt", "safe_prompt": "be nice"}, id="unknown"),
+]
+
+
+@pytest.mark.parametrize("obj", EVENT_OBJECTS)
+def test_to_json_is_the_server_s_event_object_and_round_trips(obj: dict[str, Any]) -> None:
+    event = event_from_json(obj)
+    data = event.to_json()
+    assert data["event_type"] == obj["event_type"]
+    assert event_from_json(json.loads(json.dumps(data))) == event
+    plain = event.to_dict()
+    assert plain["event_type"] == obj["event_type"]
+    assert set(plain) == set(data)
+
+
+def test_the_keys_of_simple_events_are_the_server_s() -> None:
+    assert TokenEvent("Hi").to_json() == {"event_type": "token", "text": "Hi"}
+    assert PendingEvent(1, 3).to_dict() == {
+        "event_type": "pending",
+        "queue_position": 1,
+        "queue_size": 3,
+    }
+
+
+def test_a_message_event_holds_the_message_s_dict() -> None:
+    event = event_from_json({"event_type": "message", "message": MESSAGE})
+    assert isinstance(event, MessageEvent)
+    assert event.to_dict()["message"] == event.message.to_dict()
+    assert event.to_json()["message"] == event.message.to_json()
+    assert event.to_json()["message"]["created_at"] == MESSAGE["created_at"] + "+00:00"
+
+
+def test_every_event_of_a_recorded_stream_round_trips() -> None:
+    body = golden.body(golden.PINGS, 18)
+    objs = [json.loads(line[6:]) for line in body.split(b"\r\n") if line.startswith(b"data: ")]
+    assert len(objs) > 10
+    for obj in objs:
+        event = event_from_json(obj)
+        assert event_from_json(event.to_json()) == event
+
+
+def test_an_unknown_event_s_dict_is_a_copy_of_its_data() -> None:
+    data = {"event_type": "safe_prompt", "safe_prompt": "be nice"}
+    event = event_from_json(data)
+    assert isinstance(event, UnknownEvent)
+    copied = event.to_dict()
+    assert copied == data
+    copied["safe_prompt"] = "changed"
+    assert event.data["safe_prompt"] == "be nice"

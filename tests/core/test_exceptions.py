@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -19,13 +20,14 @@ from openassistant_sdk import (
     MissingCredentialsError,
     NotFoundError,
     OpenAssistantError,
+    ProviderError,
     RateLimitError,
     RequestTooLargeError,
     ServiceUnavailableError,
     StreamError,
     UnprocessableEntityError,
 )
-from openassistant_sdk._exceptions import make_status_error
+from openassistant_sdk._exceptions import error_detail, make_status_error
 
 from . import golden
 
@@ -230,6 +232,65 @@ def test_a_long_text_body_is_shortened() -> None:
 def test_website_hints(status: int, api: str, hint: str) -> None:
     assert hint in str(error(status, b"", api=api))
     assert hint not in str(error(status, b"", api="inference"))
+
+
+# --- bodies nested too deeply -----------------------------------------------------------------
+
+DEEP = 100_000  # far deeper than Python's recursion limit
+
+
+def _deep(depth: int, inner: object, key: str | None = "detail") -> object:
+    """A value nested ``depth`` times in objects under ``key`` (or in lists), built in a loop."""
+    value = inner
+    for _ in range(depth):
+        value = {key: value} if key is not None else [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b"[" * DEEP, id="open-brackets"),
+        pytest.param(b"[" * DEEP + b"]" * DEEP, id="balanced-brackets"),
+        pytest.param(b'{"detail": ' * DEEP, id="open-objects"),
+    ],
+)
+def test_an_error_body_too_deep_to_parse_is_kept_as_text(body: bytes) -> None:
+    err = error(502, body)
+    assert isinstance(err, InternalServerError)
+    assert isinstance(err.body, str)
+    assert len(err.body) <= 2000
+    assert str(err).startswith("GET /chats answered 502: ")
+
+
+def test_a_nested_error_body_that_parses_gives_its_detail() -> None:
+    body = json.dumps(_deep(200, "x", key="message")).encode()
+    assert str(error(422, body)) == "GET /chats answered 422: x"
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        pytest.param(_deep(DEEP, "x"), "x", id="detail-in-detail"),
+        pytest.param(_deep(DEEP, "x", key="message"), "x", id="message-in-message"),
+        pytest.param(
+            {"detail": _deep(DEEP, [], key=None)},
+            "(an error body nested too deeply to show)",
+            id="deep-list",
+        ),
+        pytest.param(
+            {"other": _deep(DEEP, [], key=None)},
+            "(an error body nested too deeply to show)",
+            id="deep-unknown-object",
+        ),
+    ],
+)
+def test_a_deep_error_body_gives_a_detail_not_a_recursion_error(body: object, detail: str) -> None:
+    # What error_detail shows of a body (also ProviderError's) never recurses past the limit.
+    assert error_detail(body) == detail
+    status = APIStatusError("GET /chats answered 422", status_code=422, body=body)
+    provider = ProviderError.from_status_error(status)
+    assert provider.message == (detail if "other" not in body else status.message)  # type: ignore[operator]
 
 
 # --- the rest of the tree ---------------------------------------------------------------------

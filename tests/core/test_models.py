@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import json
 import math
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -19,9 +21,11 @@ from openassistant_sdk import (
     InvalidResponseError,
     Message,
     ModelConfig,
+    ModelInfo,
     Preset,
     SamplingParameters,
     TokenPair,
+    WorkParameters,
 )
 from openassistant_sdk._models import PRESETS, parse_list
 
@@ -329,6 +333,80 @@ def test_other_wrong_shapes_raise_invalid_response_error(parse: Any, data: objec
         parse(data)
 
 
+def _deep(depth: int, *, as_object: bool = False) -> object:
+    """A list (or object) nested ``depth`` deep, built in a loop: repr() of it recurses."""
+    value: object = []
+    for _ in range(depth):
+        value = {"a": value} if as_object else [value]
+    return value
+
+
+@pytest.mark.parametrize("as_object", [False, True], ids=["list", "object"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "id",
+        "chat_id",
+        "parent_id",
+        "role",
+        "state",
+        "content",
+        "created_at",
+        "score",
+        "work_parameters.model_config.model_id",
+        "work_parameters.model_config.max_total_length",
+        "work_parameters.seed",
+        "work_parameters.system_prompt",
+    ],
+)
+def test_a_deeply_nested_value_in_a_field_is_an_invalid_response_error(
+    path: str, as_object: bool
+) -> None:
+    # The error message shows the wrong value: never by a repr that recurses past the limit.
+    with pytest.raises(InvalidResponseError, match=path.rsplit(".", 1)[-1]):
+        Message.from_json(_with(path, _deep(100_000, as_object=as_object)))
+
+
+@pytest.mark.parametrize(
+    ("parse", "data"),
+    [
+        (ChatInfo.from_json, {"id": "c", "title": _deep(100_000)}),
+        (ChatPage.from_json, {"chats": [], "next": _deep(100_000, as_object=True)}),
+        (ModelConfig.from_json, {"name": _deep(100_000)}),
+        (Preset.from_json, {"name": "k50", "description": _deep(100_000)}),
+    ],
+)
+def test_deeply_nested_values_in_other_models_are_invalid_response_errors(
+    parse: Any, data: object
+) -> None:
+    with pytest.raises(InvalidResponseError):
+        parse(data)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+_FIELDS = ["id", "chat_id", "parent_id", "role", "state", "content", "created_at", "score",
+           "work_parameters", "used_plugin", "title", "messages", "chats", "next", "name",
+           "parameter_configs", "sampling_parameters", "model_config", "model_id", "plugins"]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    parse=st.sampled_from(
+        [Message.from_json, ChatInfo.from_json, ChatPage.from_json, ModelConfig.from_json]
+    ),
+    data=json_values | st.dictionaries(st.sampled_from(_FIELDS), json_values, max_size=8),
+)
+def test_from_json_raises_nothing_but_invalid_response_error(parse: Any, data: object) -> None:
+    with contextlib.suppress(InvalidResponseError):
+        parse(data)
+
+
 @pytest.mark.parametrize("data", [{"a": 1}, "[]", None, 5])
 def test_parse_list_needs_a_list(data: object) -> None:
     with pytest.raises(InvalidResponseError, match="list"):
@@ -526,3 +604,181 @@ def test_top_p_accepts_exactly_the_interval_zero_one(value: float) -> None:
     else:
         with pytest.raises(ValueError, match="top_p"):
             SamplingParameters(top_p=value)
+
+
+# --- to_dict, to_json and Message.text -------------------------------------------------------
+
+
+GOLDEN_VALUES = [
+    pytest.param(ChatInfo.from_json, golden.FULL_FLOW, 4, id="chat-created"),
+    pytest.param(ChatInfo.from_json, golden.FULL_FLOW, 25, id="chat-with-messages"),
+    pytest.param(ChatPage.from_json, golden.FULL_FLOW, 13, id="chat-page"),
+    pytest.param(Message.from_json, golden.FULL_FLOW, 7, id="prompter-message"),
+    pytest.param(Message.from_json, golden.FULL_FLOW, 8, id="pending-message"),
+    pytest.param(Message.from_json, golden.FULL_FLOW, 11, id="complete-message"),
+    pytest.param(Message.from_json, golden.PINGS, 13, id="timeout-message-big-seed"),
+]
+
+
+@pytest.mark.parametrize(("parse", "name", "number"), GOLDEN_VALUES)
+def test_to_json_round_trips_through_json_text(parse: Any, name: str, number: int) -> None:
+    value = parse(golden.json_body(name, number))
+    data = value.to_json()
+    assert parse(json.loads(json.dumps(data))) == value
+    assert parse(data) == value
+
+
+def test_model_configs_round_trip_in_the_server_s_shape() -> None:
+    for obj in golden.json_body(golden.FULL_FLOW, 30):
+        config = ModelConfig.from_json(obj)
+        data = config.to_json()
+        assert set(data) == {"name", "description", "parameter_configs"}
+        assert ModelConfig.from_json(json.loads(json.dumps(data))) == config
+        assert [p["name"] for p in config.to_dict()["presets"]] == [p.name for p in config.presets]
+
+
+def test_to_json_keeps_the_server_s_field_names_and_values() -> None:
+    obj = golden.json_body(golden.FULL_FLOW, 8)
+    data = Message.from_json(obj).to_json()
+    for key in ("id", "chat_id", "parent_id", "role", "state", "content", "score"):
+        assert data[key] == obj[key]
+    assert data["work_parameters"]["seed"] == obj["work_parameters"]["seed"]
+    assert data["work_parameters"]["model_config"]["model_id"] == "_lorem"
+    # The server's naive UTC timestamp, made explicit.
+    assert data["created_at"] == obj["created_at"] + "+00:00"
+
+
+def test_to_dict_has_python_values() -> None:
+    message = Message.from_json(golden.json_body(golden.FULL_FLOW, 8))
+    data = message.to_dict()
+    assert data["created_at"] == message.created_at
+    assert isinstance(data["created_at"], datetime)
+    assert data["work_parameters"]["sampling_parameters"] == {
+        "top_k": 50,
+        "top_p": 0.95,
+        "typical_p": None,
+        "temperature": 0.75,
+        "repetition_penalty": 1.2,
+        "max_new_tokens": 20,
+    }
+    assert data["work_parameters"]["plugins"] == []
+    chat = ChatInfo.from_json(golden.json_body(golden.FULL_FLOW, 25)).to_dict()
+    assert [m["id"] for m in chat["messages"]] == [
+        m.id for m in ChatInfo.from_json(golden.json_body(golden.FULL_FLOW, 25)).messages
+    ]
+    assert ChatPage.from_json({"chats": [{"id": "c"}]}).to_dict()["chats"][0]["id"] == "c"
+
+
+def test_to_dict_and_to_json_return_new_dicts() -> None:
+    plugin = {"name": "search", "enabled": True}
+    message = Message.from_json({**golden.json_body(golden.FULL_FLOW, 11), "used_plugin": plugin})
+    for data in (message.to_dict(), message.to_json()):
+        assert data["used_plugin"] == plugin
+        data["used_plugin"]["name"] = "changed"
+        data["content"] = "changed"
+    assert message.used_plugin == {"name": "search", "enabled": True}
+    assert message.content != "changed"
+
+
+def test_sampling_parameters_to_dict_has_all_six_fields() -> None:
+    assert SamplingParameters(top_k=5).to_dict() == {
+        "top_k": 5,
+        "top_p": None,
+        "typical_p": None,
+        "temperature": None,
+        "repetition_penalty": None,
+        "max_new_tokens": None,
+    }
+    preset = PRESETS["k50"]
+    assert Preset.from_json(preset.to_json()) == preset
+    assert preset.to_dict()["sampling_parameters"]["max_new_tokens"] == 1024
+
+
+def test_the_token_pair_offers_no_dict_of_its_secrets() -> None:
+    assert not hasattr(TokenPair, "to_dict")
+    assert not hasattr(TokenPair, "to_json")
+
+
+timestamps = st.none() | st.datetimes(
+    min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(timezone.utc)
+)
+texts = st.text(max_size=10)
+messages = st.builds(
+    Message,
+    id=texts,
+    chat_id=texts,
+    parent_id=st.none() | texts,
+    role=st.sampled_from(["prompter", "assistant"]),
+    state=st.sampled_from(["manual", "pending", "complete", "timeout"]),
+    content=st.none() | texts,
+    created_at=timestamps,
+    score=st.integers(-1, 1),
+    work_parameters=st.none()
+    | st.builds(
+        WorkParameters,
+        model_config=st.builds(
+            ModelInfo,
+            model_id=texts,
+            max_input_length=st.none() | st.integers(0, 10_000),
+            max_total_length=st.none() | st.integers(0, 10_000),
+            quantized=st.booleans(),
+        ),
+        sampling_parameters=valid_parameters,
+        seed=st.none() | st.integers(0, 2**64),
+        do_sample=st.booleans(),
+        system_prompt=st.none() | texts,
+        plugins=st.lists(st.dictionaries(texts, texts, max_size=2), max_size=2).map(tuple),
+        plugin_max_depth=st.none() | st.integers(0, 9),
+    ),
+    used_plugin=st.none() | st.dictionaries(texts, st.integers(), max_size=2),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(message=messages)
+def test_any_message_round_trips_through_to_json(message: Message) -> None:
+    assert Message.from_json(json.loads(json.dumps(message.to_json()))) == message
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    chats=st.lists(
+        st.builds(
+            ChatInfo,
+            id=texts,
+            title=st.none() | texts,
+            created_at=timestamps,
+            modified_at=timestamps,
+            hidden=st.booleans(),
+            allow_data_use=st.booleans(),
+            active_thread_tail_message_id=st.none() | texts,
+            # from_json sorts messages by time: give them distinct, increasing times.
+            messages=st.lists(messages, max_size=3).map(
+                lambda ms: tuple(
+                    attrs.evolve(m, created_at=datetime(2026, 1, 1 + i, tzinfo=timezone.utc))
+                    for i, m in enumerate(ms)
+                )
+            ),
+        ),
+        max_size=3,
+    ).map(tuple),
+    cursor=st.none() | texts,
+)
+def test_any_chat_page_round_trips_through_to_json(
+    chats: tuple[ChatInfo, ...], cursor: str | None
+) -> None:
+    page = ChatPage(chats=chats, next=cursor, prev=cursor)
+    assert ChatPage.from_json(json.loads(json.dumps(page.to_json()))) == page
+
+
+@pytest.mark.parametrize(
+    ("number", "text"),
+    [(7, "Hello, who are you?"), (8, "")],
+    ids=["prompter", "pending-assistant"],
+)
+def test_message_text_is_always_a_string(number: int, text: str) -> None:
+    message = Message.from_json(golden.json_body(golden.FULL_FLOW, number))
+    assert message.text == text
+    assert message.text == (message.content or "")
+    complete = Message.from_json(golden.json_body(golden.FULL_FLOW, 11))
+    assert complete.text is complete.content

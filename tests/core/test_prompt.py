@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, get_args, get_type_hints
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from openassistant_sdk import format_prompt
+from openassistant_sdk import ChatMessage, format_prompt
 
 
 def test_one_message_is_its_content_unchanged() -> None:
@@ -38,8 +38,44 @@ def test_a_conversation() -> None:
 
 
 def test_roles_are_capitalised_like_str_capitalize() -> None:
-    messages = [{"role": "USER", "content": "a"}, {"role": "tool", "content": "b"}]
-    assert format_prompt(messages) == "User: a\nTool: b\nAssistant:"
+    messages: list[ChatMessage] = [
+        {"role": "system", "content": "a"},
+        {"role": "user", "content": "b"},
+        {"role": "assistant", "content": "c"},
+    ]
+    assert format_prompt(messages) == "System: a\nUser: b\nAssistant: c\nAssistant:"
+
+
+@pytest.mark.parametrize("role", ["tool", "USER", "User", "prompter", "function", " user"])
+@pytest.mark.parametrize("count", [1, 2])
+def test_an_unknown_role_is_a_value_error(role: str, count: int) -> None:
+    # Before, any role was capitalised into the prompt ("Tool: ..."), a typo included.
+    messages = [{"role": "user", "content": "Hi"}] * (count - 1) + [{"role": role, "content": "x"}]
+    with pytest.raises(ValueError, match=rf"messages\[{count - 1}\] has the role {role!r}"):
+        format_prompt(messages)
+
+
+@pytest.mark.parametrize("content", ["\ud800", "a\udfffb", "ok \udc80"])
+@pytest.mark.parametrize("count", [1, 2])
+def test_content_with_a_lone_surrogate_is_a_value_error(content: str, count: int) -> None:
+    # Such text cannot be sent as UTF-8: refused here, before the one-shot call's requests.
+    messages = [{"role": "user", "content": "Hi"}] * (count - 1) + [
+        {"role": "user", "content": content}
+    ]
+    with pytest.raises(
+        ValueError, match=rf"messages\[{count - 1}\] content holds a lone surrogate"
+    ):
+        format_prompt(messages)
+
+
+def test_surrogate_pairs_and_other_text_are_fine() -> None:
+    text = "emoji \U0001f600 caf\u00e9 \u4e2d"
+    assert format_prompt([{"role": "user", "content": text}]) == text
+
+
+def test_chat_message_is_the_typed_dict_of_a_one_shot_message() -> None:
+    assert ChatMessage.__required_keys__ == frozenset({"role", "content"})
+    assert get_args(get_type_hints(ChatMessage)["role"]) == ("system", "user", "assistant")
 
 
 def test_no_special_tokens_are_added() -> None:

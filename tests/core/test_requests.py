@@ -413,6 +413,56 @@ def test_non_string_content_is_rejected(routes: Any, content: object) -> None:
         routes.prompter_message(CHAT, None, content)
 
 
+SURROGATE = "abcd\u00e9\ud800-more"  # a lone surrogate at index 5: not UTF-8
+
+SURROGATE_BUILDERS = [
+    ("message content", lambda r, t: r.prompter_message(CHAT, None, t)),
+    ("title", lambda r, t: r.update_chat(CHAT, {"title": t})),
+    ("active_thread_tail_message_id", lambda r, t: r.update_chat(CHAT, {"active_thread_tail_message_id": t})),
+    ("system_prompt", lambda r, t: r.assistant_message(CHAT, PROMPTER, "m", K50, system_prompt=t)),
+    ("user_profile", lambda r, t: r.assistant_message(CHAT, PROMPTER, "m", K50, user_profile=t)),
+    ("user_response_instructions", lambda r, t: r.assistant_message(CHAT, PROMPTER, "m", K50, user_response_instructions=t)),
+    ("model", lambda r, t: r.assistant_message(CHAT, PROMPTER, t, K50)),
+    ("chat_id", lambda r, t: r.get_chat(t)),
+    ("message_id", lambda r, t: r.events(CHAT, t)),
+    ("parent_id", lambda r, t: r.assistant_message(CHAT, t, "m", K50)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("routes", [inference, website], ids=["inference", "website"])
+@pytest.mark.parametrize(
+    ("name", "build"), SURROGATE_BUILDERS, ids=[n for n, _ in SURROGATE_BUILDERS]
+)
+def test_text_with_a_lone_surrogate_is_rejected_before_any_request(
+    routes: Any, name: str, build: Any
+) -> None:
+    # httpx would raise UnicodeEncodeError while sending, after the call's earlier requests.
+    with pytest.raises(ValueError, match=rf"^{name} holds a lone surrogate '\\ud800' at index 5"):
+        build(routes, SURROGATE)
+    assert build(routes, "caf\u00e9\U0001f600") is not None  # other text, a pair included
+
+
+def test_debug_login_user_name_with_a_lone_surrogate_is_rejected() -> None:
+    with pytest.raises(ValueError, match="lone surrogate"):
+        inference.debug_login("al\udcffice")
+
+
+@pytest.mark.parametrize("routes", [inference, website], ids=["inference", "website"])
+@pytest.mark.parametrize(
+    ("plugins", "match"),
+    [
+        ([{"name": "\udc80"}], "lone surrogate"),
+        ([{"url": float("nan")}], "JSON-serialisable"),
+        ([{"when": object()}], "JSON-serialisable"),
+    ],
+)
+def test_plugins_the_client_cannot_send_are_rejected(
+    routes: Any, plugins: list[Any], match: str
+) -> None:
+    with pytest.raises(ValueError, match=match):
+        routes.assistant_message(CHAT, PROMPTER, "m", K50, plugins=plugins)
+
+
 @pytest.mark.parametrize("username", ["", None])
 def test_debug_login_needs_a_user_name(username: Any) -> None:
     with pytest.raises(ValueError, match="user name"):

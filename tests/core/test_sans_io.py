@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import fnmatch
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -137,3 +138,35 @@ def test_ruff_bans_httpx_outside_the_facades() -> None:
             assert not fnmatch.fnmatch(relative, pattern), (
                 f"{pattern} exempts the core module {relative} from the httpx ban"
             )
+
+
+# Stdlib modules that only some paths need (a cookies file, cookies=, a retry, an HTTP-date
+# Retry-After), each a few milliseconds to import: the core imports them where it needs them.
+ONLY_SOME_PATHS = {"http.cookiejar", "urllib.request", "http.client", "email.utils", "random"}
+
+_IMPORT_CORE = """
+import sys, types
+pkg = types.ModuleType("openassistant_sdk")
+pkg.__path__ = [{package!r}]
+sys.modules["openassistant_sdk"] = pkg  # the core alone: no __init__, so no facade, no httpx
+for name in {names!r}:
+    __import__("openassistant_sdk." + name)
+assert "httpx" not in sys.modules
+print(" ".join(sorted(set(sys.modules) & {heavy!r})))
+"""
+
+
+# The protocol core (the I/O primitives, which also do without httpx, are left out).
+PURE_CORE = [
+    "_auth", "_config", "_cookies", "_events", "_exceptions", "_logging", "_models", "_prompt",
+    "_reply", "_requests", "_responses", "_retry", "_sse", "_version",
+]  # fmt: skip
+
+
+def test_importing_the_core_loads_nothing_that_only_some_paths_need() -> None:
+    assert {name + ".py" for name in PURE_CORE} <= {p.name for p in CORE}
+    code = _IMPORT_CORE.format(package=str(PACKAGE), names=PURE_CORE, heavy=ONLY_SOME_PATHS)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert out.stdout.split() == []

@@ -6,9 +6,11 @@ standard's "event stream interpretation" examples.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import random
+import tracemalloc
 from typing import Any
 
 import pytest
@@ -673,6 +675,104 @@ def test_a_line_of_exactly_max_event_size_is_accepted() -> None:
     assert decoder.feed(line[:10]) + decoder.feed(line[10:]) == [TokenEvent("x" * 64)]
 
 
+@pytest.mark.parametrize(
+    "line",
+    [
+        pytest.param(b": " + b"c" * 100, id="comment"),
+        pytest.param(b"event: " + b"e" * 100, id="event-name"),
+        pytest.param(b"foo: " + b"f" * 100, id="unknown-field"),
+        pytest.param(b"data: " + b"d" * 100, id="data"),
+    ],
+)
+def test_an_oversized_line_of_any_kind_fails_alike_in_one_chunk_or_split(line: bytes) -> None:
+    # Every line counts, not only data lines, and whether the bytes arrive whole or in
+    # pieces does not matter: the same events, then the same error.
+    stream = token("a") + line + b"\r\n\r\n" + token("b")
+    expected = _decode_all([stream], "raise", max_event_size=64)
+    assert expected == ([TokenEvent("a")], 0, "an event-stream line is longer than 64 bytes")
+    for position in range(len(stream) + 1):
+        assert _decode_all(split(stream, position), "raise", max_event_size=64) == expected
+    assert _decode_all(bytewise(stream), "raise", max_event_size=64) == expected
+
+
+def _fed_until_error(decoder: EventDecoder, chunks: list[bytes]) -> tuple[int, str]:
+    """Feed chunks until the decoder raises; return how many bytes it took, and the error."""
+    fed = 0
+    for chunk in chunks:
+        fed += len(chunk)
+        try:
+            decoder.feed(chunk)
+        except StreamError as err:
+            return fed, str(err)
+    raise AssertionError("no StreamError")
+
+
+@pytest.mark.parametrize("chunk_size", [1, 7, 64, 4096])
+def test_an_event_that_never_ends_raises_once_its_data_passes_the_limit(chunk_size: int) -> None:
+    # Many short data lines and no blank line: the error comes as the data passes the limit,
+    # not when (never) the event ends.
+    line = b"data: x\n"
+    stream = line * 2000
+    chunks = [stream[i : i + chunk_size] for i in range(0, len(stream), chunk_size)]
+    fed, error = _fed_until_error(EventDecoder(max_event_size=1024), chunks)
+    assert error == "an event is larger than 1024 bytes"
+    # Each line adds 2 bytes ("x" and its joining newline): the 513th passes the limit.
+    assert fed < 513 * len(line) + chunk_size
+
+
+def test_a_line_that_never_ends_raises_once_it_passes_the_limit() -> None:
+    fed, error = _fed_until_error(EventDecoder(max_event_size=1024), [b": no line end "] * 2000)
+    assert error == "an event-stream line is longer than 1024 bytes"
+    assert fed <= 1024 + 14
+
+
+@pytest.mark.parametrize(
+    "unit",
+    [
+        pytest.param(b"data: x\n", id="data-lines"),
+        pytest.param(b"data\r\n", id="empty-data-lines"),
+        pytest.param(b"data: " + b"y" * 50 + b"\r", id="longer-data-lines"),
+        pytest.param(b"z" * 97, id="one-line"),
+    ],
+)
+def test_skipping_a_stream_that_never_ends_an_event_keeps_memory_bounded(unit: bytes) -> None:
+    # Under "skip" the decoder goes on reading; what it holds must stay near the limit,
+    # however much arrives (before, an event's data lines piled up until it ended).
+    decoder = EventDecoder(max_event_size=16 * 1024, on_malformed="skip")
+    chunk = unit * (4096 // len(unit) + 1)
+    tracemalloc.start()
+    try:
+        for _ in range(1000):  # about 4 MiB
+            assert decoder.feed(chunk) == []
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 256 * 1024
+    assert decoder.skipped == 1
+    assert decoder.feed(b"\n\n" + token("after")) == [TokenEvent("after")]
+
+
+def test_a_skipped_oversized_event_is_counted_once_and_skipped_to_its_end() -> None:
+    decoder = EventDecoder(max_event_size=64, on_malformed="skip")
+    stream = b"event: x\n" + b"data: 0123456789\n" * 10 + b": " + b"c" * 100 + b"\n"
+    assert decoder.feed(stream + b"data: tail\n\n" + token("a")) == [TokenEvent("a")]
+    assert decoder.skipped == 1
+
+
+def test_an_event_of_exactly_max_event_size_is_accepted() -> None:
+    # Its data lines joined with a newline (JSON whitespace here) are exactly the limit.
+    def event(text: str) -> bytes:
+        return b'data: {"event_type": "token",\ndata: "text": "' + text.encode() + b'"}\n\n'
+
+    head = b'{"event_type": "token",\n"text": "'
+    text = "x" * (64 - len(head) - 2)
+    assert len(head) + len(text) + 2 == 64
+    assert decode([event(text)], max_event_size=64) == [TokenEvent(text)]
+    decoder = EventDecoder(max_event_size=64, on_malformed="skip")
+    assert decoder.feed(event(text + "x") + token("a")) == [TokenEvent("a")]
+    assert decoder.skipped == 1
+
+
 # --- constructor -----------------------------------------------------------------------------
 
 
@@ -849,8 +949,10 @@ _PIECES = st.one_of(
 )
 
 
-def _decode_all(chunks: list[bytes], policy: str) -> tuple[list[Event], int, str | None]:
-    decoder = EventDecoder(on_malformed=policy)  # type: ignore[arg-type]
+def _decode_all(
+    chunks: list[bytes], policy: str, **kwargs: Any
+) -> tuple[list[Event], int, str | None]:
+    decoder = EventDecoder(on_malformed=policy, **kwargs)  # type: ignore[arg-type]
     events: list[Event] = []
     try:
         for chunk in chunks:
@@ -866,3 +968,70 @@ def _decode_all(chunks: list[bytes], policy: str) -> tuple[list[Event], int, str
 def test_one_event_per_chunk_decodes_as_the_whole_stream(pieces: list[bytes], policy: str) -> None:
     whole = _decode_all([b"".join(pieces)], policy)
     assert _decode_all([p for p in pieces if p], policy) == whole
+
+
+# --- memory bounds, in any chunking -------------------------------------------------------------
+
+
+def _repeat(line: bytes, n: int, k: int) -> bytes:
+    return (line + b"x" * n + b"\n") * k
+
+
+_BOUNDED_PIECES = st.one_of(
+    st.builds(token, st.text(max_size=40)),
+    st.builds(_repeat, st.sampled_from([b": ", b"event: ", b"foo: ", b"data: "]), st.integers(0, 150), st.integers(1, 3)),
+    st.builds(_repeat, st.just(b"data: "), st.integers(0, 20), st.integers(1, 40)),
+    st.sampled_from([b"\n", b"\r\n", b"\r", b"data\n", b"event: ping\n", b"\xef\xbb\xbf"]),
+)  # fmt: skip
+
+
+def _held(decoder: EventDecoder) -> int:
+    """The bytes of an unfinished line and of an unfinished event's data the decoder holds."""
+    return sum(map(len, decoder._parts)) + sum(len(d) + 1 for d in decoder._data)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    pieces=st.lists(_BOUNDED_PIECES, max_size=14),
+    positions=chunkings,
+    bytewise_too=st.booleans(),
+    policy=st.sampled_from(["raise", "skip"]),
+    limit=st.integers(64, 200),
+)
+def test_oversized_lines_and_events_decode_the_same_in_any_chunking(
+    pieces: list[bytes], positions: list[int], bytewise_too: bool, policy: str, limit: int
+) -> None:
+    # The same events, the same count of skipped ones and the same error, whatever the
+    # chunking; and the decoder never holds more than about twice the limit.
+    stream = b"".join(pieces)
+    whole = _decode_all([stream], policy, max_event_size=limit)
+    chunkings_ = [split(stream, *(p % (len(stream) + 1) for p in positions))]
+    if bytewise_too:
+        chunkings_.append(bytewise(stream))
+    for chunks in chunkings_:
+        assert _decode_all(chunks, policy, max_event_size=limit) == whole
+        decoder = EventDecoder(on_malformed=policy, max_event_size=limit)  # type: ignore[arg-type]
+        with contextlib.suppress(StreamError):
+            for chunk in chunks:
+                decoder.feed(chunk)
+                assert _held(decoder) <= 2 * limit + 1
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    items=st.lists(item, min_size=1, max_size=25),
+    endings=st.lists(st.sampled_from([b"\r\n", b"\n", b"\r"]), min_size=1, max_size=4),
+    positions=chunkings,
+)
+def test_a_stream_within_the_limit_decodes_its_events_in_any_chunking(
+    items: list[tuple[Any, ...]], endings: list[bytes], positions: list[int]
+) -> None:
+    # The limit set to the longest line of the stream: nothing in it is too large.
+    stream, expected = _render_stream(items, endings, ensure_ascii=False)
+    longest = max(
+        len(line) for line in stream.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
+    )
+    limit = max(64, longest)
+    chunks = split(stream, *(p % (len(stream) + 1) for p in positions))
+    assert decode(chunks, max_event_size=limit) == expected
+    assert decode(bytewise(stream), max_event_size=limit) == expected

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import AsyncIterator, Iterator
+from typing import Any, Literal
 
 from openassistant_sdk import (
     AsyncChat,
@@ -16,8 +17,10 @@ from openassistant_sdk import (
     AsyncReplyStream,
     Chat,
     ChatInfo,
+    ChatMessage,
     ChatPage,
     Client,
+    ClientOptions,
     ErrorEvent,
     Event,
     EventDecoder,
@@ -34,6 +37,7 @@ from openassistant_sdk import (
     SamplingParameters,
     TokenEvent,
     find_session,
+    format_prompt,
 )
 from openassistant_sdk.compat import OpenAssistant
 
@@ -54,6 +58,9 @@ def sync_usage(client: Client) -> None:
         reply = chat.send("And in French?")
         assert_type(reply, Message)
         assert_type(reply.content, str | None)
+        reply_text: str = reply.text  # no None check needed
+        shout = reply.text.upper()
+        del reply_text, shout
         events = chat.events("Again")
         assert_type(events, EventStream)
         for event in events:
@@ -74,6 +81,31 @@ def sync_usage(client: Client) -> None:
     for info in client.iter_chats():
         assert_type(info, ChatInfo)
     del chunks
+
+
+def values_usage(client: Client, message: Message, event: Event) -> None:
+    options = client.options
+    assert_type(options, ClientOptions)
+    assert_type(options.model, str)
+    assert_type(options.max_event_size, int)
+    assert_type(message.to_dict(), dict[str, Any])
+    assert_type(message.to_json(), dict[str, Any])
+    assert_type(Message.from_json(message.to_json()), Message)
+    assert_type(event.to_json(), dict[str, Any])
+    assert_type(client.list_chats().to_dict(), dict[str, Any])
+    assert_type(SamplingParameters().to_dict(), dict[str, Any])
+
+
+def one_shot_messages() -> str:
+    messages: list[ChatMessage] = [
+        {"role": "system", "content": "Be brief"},
+        {"role": "user", "content": "Hi"},
+    ]
+    assert_type(messages[0]["role"], Literal["system", "user", "assistant"])
+    # A role the prompt format does not know is a type error (and a ValueError at run time).
+    wrong: ChatMessage = {"role": "tool", "content": "x"}  # type: ignore[typeddict-item]
+    del wrong
+    return format_prompt(messages)
 
 
 async def async_usage(client: AsyncClient) -> None:
