@@ -1,4 +1,4 @@
-"""The core never imports httpx (style.md rule 1), and ruff is set up to keep it that way."""
+"""The core never imports httpx (docs/design.md), and ruff is set up to keep it that way."""
 
 from __future__ import annotations
 
