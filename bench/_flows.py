@@ -1,6 +1,6 @@
 """The alternatives the SDK is compared with, written as their users would write them.
 
-The five requests of one reply (the seed's flow, oa-protocol.md 7): create a chat, post the
+The five requests of one reply (the seed's flow, docs/protocol.md 7): create a chat, post the
 prompter message, post the assistant message, read its events, delete the chat. The events
 are parsed with the minimal loop: split on ``\\r\\n``, keep ``data: `` lines, ``json.loads``.
 """
@@ -112,7 +112,7 @@ async def raw_async_reply(http: Any, base: str) -> AsyncIterator[str]:
 
 
 async def seed_reply(base: str) -> AsyncIterator[str]:
-    """The seed's provider (oa-protocol.md 7): aiohttp, a new session per call, line reads."""
+    """The seed's provider (docs/protocol.md 7): aiohttp, a new session per call, line reads."""
     import aiohttp
 
     headers = {"User-Agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) Chrome/111.0"}

@@ -130,7 +130,7 @@ def build_app(counter: Any) -> Any:
     async def index(request: Request) -> Response:
         if request.method == "POST":
             return json_response(chat)
-        return Response(b"")  # DELETE: the website answers an empty 200 (oa-protocol.md 1.2)
+        return Response(b"")  # DELETE: the website answers an empty 200 (docs/protocol.md 1.2)
 
     async def prompter_message(request: Request) -> Response:
         await request.body()

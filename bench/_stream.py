@@ -2,7 +2,7 @@
 
 Events are framed like the local server and sse-starlette: ``data: `` + ``json.dumps`` with
 pydantic v1's ``", "`` and ``": "`` separators (ASCII, so non-ASCII text arrives escaped) +
-``\\r\\n\\r\\n`` (oa-protocol.md 3.1). Token texts look like a model's: mostly words with a
+``\\r\\n\\r\\n`` (docs/protocol.md 3.1). Token texts look like a model's: mostly words with a
 leading space, some punctuation, line breaks, quotes and accented or emoji text, which need
 unescaping.
 """

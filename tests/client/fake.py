@@ -20,7 +20,7 @@ SSE = {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-
 
 
 def sse(obj: dict[str, Any]) -> bytes:
-    """Render one event the way the server does (oa-protocol.md 3.1, 10.9)."""
+    """Render one event the way the server does (docs/protocol.md 3.1, 10.9)."""
     return b"data: " + json.dumps(obj, separators=(", ", ": ")).encode() + b"\r\n\r\n"
 
 

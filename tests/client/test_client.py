@@ -335,7 +335,7 @@ def _read_error_from(cause: OSError) -> httpx.ReadError:
 async def test_a_dropped_pooled_connection_is_retried_even_for_create(
     make: Any, fake: FakeOA, cause: OSError
 ) -> None:
-    # A pooled connection the server had already closed (oa-protocol.md 10.2) fails with a
+    # A pooled connection the server had already closed (docs/protocol.md 10.2) fails with a
     # reset or, when the FIN came first, a broken pipe: the request never reached the server.
     fake.fail("create_chat", _read_error_from(cause))
     client = make()

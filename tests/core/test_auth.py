@@ -1,4 +1,4 @@
-"""Credentials and their headers (oa-protocol.md 1.1, 1.4, 2.1; api-contract.md decision 9)."""
+"""Credentials and their headers (docs/protocol.md 1.1, 1.4, 2.1; docs/design.md, decision 9)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Client options from arguments and the environment (api-contract.md "Clients").
+"""Client options from arguments and the environment (docs/configuration.md).
 
 Every test passes ``env=`` explicitly: the real environment is never read.
 """

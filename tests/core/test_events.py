@@ -1,4 +1,4 @@
-"""event_from_json: one JSON event object becomes one typed event (oa-protocol.md 3.2)."""
+"""event_from_json: one JSON event object becomes one typed event (docs/protocol.md 3.2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The error tree and the status-to-error mapping (api-contract.md "Errors", decision 7)."""
+"""The error tree and the status-to-error mapping (docs/errors.md; docs/design.md, decision 7)."""
 
 from __future__ import annotations
 
@@ -173,7 +173,7 @@ def test_the_handled_500_has_an_empty_body() -> None:
         api="inference",
     )
     assert err.body is None
-    # A 500 from assistant_message may be the rate limit (oa-protocol.md 5.1).
+    # A 500 from assistant_message may be the rate limit (docs/protocol.md 5.1).
     assert str(err).startswith("POST /chats/c/assistant_message answered 500 (")
     assert "rate limit" in str(err)
 

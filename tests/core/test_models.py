@@ -1,4 +1,4 @@
-"""Value objects from the server's JSON (oa-protocol.md 2.4, 4) and SamplingParameters."""
+"""Value objects from the server's JSON (docs/protocol.md 2.4, 4) and SamplingParameters."""
 
 from __future__ import annotations
 
@@ -422,7 +422,7 @@ def test_models_are_frozen() -> None:
 # --- SamplingParameters ----------------------------------------------------------------------
 
 PRESET_VALUES = {
-    # name: (top_k, top_p, typical_p, temperature, repetition_penalty), oa-protocol.md 4.2
+    # name: (top_k, top_p, typical_p, temperature, repetition_penalty), docs/protocol.md 4.2
     "k50": (50, 0.95, None, 0.75, 1.2),
     "k50-Creative": (50, 0.95, None, 0.85, 1.2),
     "k50-Precise": (50, 0.95, None, 0.1, 1.2),
@@ -450,7 +450,7 @@ def test_presets_have_the_server_s_values(name: str) -> None:
 
 
 def test_the_plugins_preset_is_the_seed_s_defaults() -> None:
-    # oa-protocol.md 7: gpt4free's sampling defaults are exactly k50-Plugins.
+    # docs/protocol.md 7: gpt4free's sampling defaults are exactly k50-Plugins.
     assert SamplingParameters.preset("k50-Plugins").to_json() == {
         "top_k": 50,
         "top_p": None,

@@ -1,4 +1,4 @@
-"""The one-shot prompt: the seed's format_prompt, without its [INST] wrapper (oa-protocol.md 7)."""
+"""The one-shot prompt: the seed's format_prompt, without its [INST] wrapper (docs/protocol.md 7)."""
 
 from __future__ import annotations
 
@@ -85,7 +85,7 @@ def test_no_special_tokens_are_added() -> None:
 
 
 def test_the_caller_s_list_is_not_changed() -> None:
-    # The 2023 seed popped the only message off the caller's list (oa-protocol.md 7).
+    # The 2023 seed popped the only message off the caller's list (docs/protocol.md 7).
     for messages in (
         [{"role": "user", "content": "Hi"}],
         [{"role": "system", "content": "Be brief"}, {"role": "user", "content": "Hi"}],

@@ -1,4 +1,4 @@
-"""The public names (api-contract.md) and the sync/async twins' matching methods (style.md 4)."""
+"""The public names (docs/api.md) and the sync/async twins' matching methods (docs/design.md)."""
 
 from __future__ import annotations
 

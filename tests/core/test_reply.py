@@ -1,4 +1,4 @@
-"""ReplyTracker and recovery: the joined tokens equal Message.content (api-contract.md 5)."""
+"""ReplyTracker and recovery: the joined tokens equal Message.content (docs/design.md, decision 5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Request builders for both APIs: the exact requests of oa-protocol.md 1.2, 1.3, 2.2 and 2.3."""
+"""Request builders for both APIs: the exact requests of docs/protocol.md 1.2, 1.3, 2.2 and 2.3."""
 
 from __future__ import annotations
 
@@ -90,7 +90,7 @@ def test_inference_assistant_message_matches_the_recording() -> None:
 
 def test_assistant_message_without_max_new_tokens_omits_it() -> None:
     spec = inference.assistant_message(CHAT, PROMPTER, "m", SamplingParameters())
-    # The server answers 422 to "max_new_tokens": null (oa-protocol.md 4.1, golden 02 #23).
+    # The server answers 422 to "max_new_tokens": null (docs/protocol.md 4.1, golden 02 #23).
     assert spec.json["sampling_parameters"] == {
         "top_k": None,
         "top_p": None,
@@ -259,7 +259,7 @@ def test_website_routes() -> None:
 
 
 def test_website_assistant_message_matches_the_documented_example() -> None:
-    # oa-protocol.md 1.3; the whole body minus chat_id is forwarded upstream.
+    # docs/protocol.md 1.3; the whole body minus chat_id is forwarded upstream.
     spec = website.assistant_message(
         CHAT,
         PROMPTER,

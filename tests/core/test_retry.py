@@ -1,4 +1,4 @@
-"""Retry decisions and delays (api-contract.md decision 8; oa-protocol.md 5.1, 10.2, 10.3)."""
+"""Retry decisions and delays (docs/design.md, decision 8; docs/protocol.md 5.1, 10.2, 10.3)."""
 
 from __future__ import annotations
 
@@ -98,7 +98,7 @@ def test_a_message_is_never_resent_after_it_may_have_arrived(operation: str, fai
 
 @pytest.mark.parametrize("status", [429, 500])
 def test_assistant_message_is_retried_on_its_rate_limit_answers(status: int) -> None:
-    # The real rate limit arrives as a 500 (oa-protocol.md 5.1, 10.3).
+    # The real rate limit arrives as a 500 (docs/protocol.md 5.1, 10.3).
     assert is_retryable(spec("assistant_message"), status=status)
 
 

@@ -1,4 +1,4 @@
-"""EventDecoder: bytes in any chunking become the server's typed events (oa-protocol.md 3).
+"""EventDecoder: bytes in any chunking become the server's typed events (docs/protocol.md 3).
 
 The golden streams were recorded from the real server; the WHATWG cases come from the HTML
 standard's "event stream interpretation" examples.
@@ -260,7 +260,7 @@ def test_two_crs_are_two_line_ends() -> None:
     ids=repr,
 )
 def test_only_cr_and_lf_end_lines(separator: str) -> None:
-    # str.splitlines() would split on these (style.md rule 9); an event stream must not, or
+    # str.splitlines() would split on these (docs/protocol.md 3.1); an event stream must not, or
     # the comment below would turn into a data line.
     hidden = f": comment{separator}data: ".encode() + b'{"event_type": "token", "text": "no"}'
     assert decode([hidden + b"\r\n\r\n" + token("x")]) == [TokenEvent("x")]
@@ -384,7 +384,7 @@ def test_blank_lines_without_data_dispatch_nothing() -> None:
 def test_whatwg_data_without_colon_is_an_empty_data_field() -> None:
     # WHATWG: "data" with no colon is the field "data" with an empty value, exactly like
     # "data:". Its first block dispatches an event with empty data, the second one with a
-    # single newline; neither is JSON, so both are malformed (api-contract.md decision 4).
+    # single newline; neither is JSON, so both are malformed (docs/design.md, decision 4).
     with_colon = EventDecoder(on_malformed="skip")
     assert with_colon.feed(b"data:\n\ndata:\ndata:\n\n") == []
     assert with_colon.skipped == 2

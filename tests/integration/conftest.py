@@ -32,7 +32,7 @@ def kind(request: pytest.FixtureRequest) -> str:
 class _AiohttpAsyncClient(AsyncClient):
     """An ``AsyncClient`` over an ``HttpxAiohttpClient`` that it closes with itself.
 
-    The SDK never closes an ``http_client`` it was given (api-contract.md decision 11); a
+    The SDK never closes an ``http_client`` it was given (docs/design.md, decision 11); a
     test's client owns this one, so the server sees no connection left after ``aclose()``.
     """
 

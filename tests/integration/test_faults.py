@@ -249,7 +249,7 @@ async def test_503_from_assistant_message_is_not_resent(
 async def test_500s_are_retried_also_after_the_server_drops_the_connection(
     make: Any, server: LocalServer, clean: None, action: str
 ) -> None:
-    # The unhandled 500 closes the TCP connection without saying so (oa-protocol.md 10.2).
+    # The unhandled 500 closes the TCP connection without saying so (docs/protocol.md 10.2).
     server.add_fault(Fault(action=action, op="assistant_message"))
     server.add_fault(Fault(action=action, op="delete_chat"))
     client = make()
@@ -275,7 +275,7 @@ async def test_a_reset_before_any_answer_is_retried(
     make: Any, server: LocalServer, clean: None
 ) -> None:
     # The server resets the connection before answering: the request never took effect
-    # (api-contract.md decision 8), so even the unsafe ones are sent again.
+    # (docs/design.md, decision 8), so even the unsafe ones are sent again.
     for op in ("create_chat", "prompter_message", "assistant_message", "list_chats"):
         server.add_fault(Fault(action="reset", op=op, times=1))
     client = make()

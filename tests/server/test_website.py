@@ -1,4 +1,4 @@
-"""The website's `/api/chat...` proxy routes on the same port (oa-protocol.md 1)."""
+"""The website's `/api/chat...` proxy routes on the same port (docs/protocol.md 1)."""
 
 from __future__ import annotations
 
