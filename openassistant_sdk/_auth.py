@@ -1,9 +1,9 @@
 """Credentials and the headers they become, for both APIs; secrets never reach a repr.
 
-Website: the next-auth session cookie, named after the URL scheme (oa-protocol.md 1.1,
-api-contract.md decision 9). Inference server: a bearer access token, a debug login that is
-repeated on a 401 (the real ``/auth/refresh`` never succeeds, oa-protocol.md 10.1), or a
-``TrustedClient`` header (oa-protocol.md 2.1).
+Website: the next-auth session cookie, named after the URL scheme (docs/protocol.md 1.1,
+docs/design.md, decision 9). Inference server: a bearer access token, a debug login that is
+repeated on a 401 (the real ``/auth/refresh`` never succeeds, docs/protocol.md 10.1), or a
+``TrustedClient`` header (docs/protocol.md 2.1).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def session_cookie_name(scheme: str) -> str:
 class TrustedClient:
     """The identity a trusted client (like the website) asserts to the inference server.
 
-    Sent as the ``TrustedClient`` header: base64 of a JSON object (oa-protocol.md 1.4, 2.1).
+    Sent as the ``TrustedClient`` header: base64 of a JSON object (docs/protocol.md 1.4, 2.1).
     ``api_key`` must be one of the server's ``TRUSTED_CLIENT_KEYS``.
     """
 

@@ -1,6 +1,6 @@
 """Client options resolved from keyword arguments and the environment, validated once.
 
-Environment variables (api-contract.md, "Clients"): ``OPENASSISTANT_BASE_URL``,
+Environment variables (docs/configuration.md): ``OPENASSISTANT_BASE_URL``,
 ``OPENASSISTANT_API``, ``OPENASSISTANT_SESSION_TOKEN``, ``OPENASSISTANT_TOKEN``,
 ``OPENASSISTANT_LOG``; also ``OPENASSISTANT_DEBUG_USER`` for the inference debug login.
 """
@@ -155,7 +155,7 @@ def _base_url(value: str) -> tuple[str, str, str]:
     except ValueError:
         raise ValueError(f"base_url has an invalid port: {value!r}") from None
     path = parts.path.rstrip("/")
-    # The seed's provider names the chat page (oa-protocol.md 7): the API lives at the root.
+    # The seed's provider names the chat page (docs/protocol.md 7): the API lives at the root.
     if path in ("/chat", "/api/chat", "/api"):
         path = ""
     return f"{parts.scheme}://{parts.netloc}{path}", parts.scheme, parts.hostname

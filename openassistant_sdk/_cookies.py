@@ -1,6 +1,6 @@
 """Finding a website session when none is given: the environment, a cookies.txt, the browsers.
 
-The seed's provider read every browser's cookies for open-assistant.io (oa-protocol.md 7);
+The seed's provider read every browser's cookies for open-assistant.io (docs/protocol.md 7);
 here the order is explicit and the source is logged (never the value): the environment variable
 ``OPENASSISTANT_SESSION_TOKEN``, a Netscape ``cookies.txt`` the user names, then the user's
 browsers through the optional ``browser-cookie3`` (``pip install 'openassistant-sdk[browser]'``).

@@ -1,6 +1,6 @@
 """The typed events of a reply stream, and how one JSON event object becomes one of them.
 
-Event types and fields: oa-protocol.md 3.2; field names: api-contract.md decision 2.
+Event types and fields: docs/protocol.md 3.2; field names: docs/design.md, decision 2.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class _EventValue(_Value):
 
 @attrs.frozen(slots=True)
 class PendingEvent(_EventValue):
-    """The message waits in the queue; ``queue_position`` is 1-based (oa-protocol.md 10.6)."""
+    """The message waits in the queue; ``queue_position`` is 1-based (docs/protocol.md 10.6)."""
 
     _event_type = "pending"
 

@@ -1,7 +1,7 @@
 """The SDK's one error tree, and the mapping from an HTTP status to the error it raises.
 
 Nothing else escapes the SDK: transport failures, bad JSON and server errors all arrive as a
-subclass of ``OpenAssistantError`` (api-contract.md, "Errors").
+subclass of ``OpenAssistantError`` (docs/errors.md).
 """
 
 from __future__ import annotations
@@ -111,11 +111,11 @@ class APIStatusError(OpenAssistantError):
 
 
 class BadRequestError(APIStatusError):
-    """400: the server rejected the request (e.g. a wrong parent message, oa-protocol.md 5.2)."""
+    """400: the server rejected the request (e.g. a wrong parent message, docs/protocol.md 5.2)."""
 
 
 class AuthenticationError(APIStatusError):
-    """401 or 403: missing, invalid or expired credentials (oa-protocol.md 1.1, 2.1)."""
+    """401 or 403: missing, invalid or expired credentials (docs/protocol.md 1.1, 2.1)."""
 
 
 class MissingCredentialsError(AuthenticationError):
@@ -126,15 +126,15 @@ class MissingCredentialsError(AuthenticationError):
 
 
 class NotFoundError(APIStatusError):
-    """404: no such chat, or (website) chat is switched off on that site (oa-protocol.md 1.1)."""
+    """404: no such chat, or (website) chat is switched off on that site (docs/protocol.md 1.1)."""
 
 
 class RequestTooLargeError(APIStatusError):
-    """413: a configured message-length or messages-per-chat cap was hit (oa-protocol.md 5.1)."""
+    """413: a configured message-length or messages-per-chat cap was hit (docs/protocol.md 5.1)."""
 
 
 class UnprocessableEntityError(APIStatusError):
-    """422: validation failed, or the model config name is unknown (oa-protocol.md 5.2)."""
+    """422: validation failed, or the model config name is unknown (docs/protocol.md 5.2)."""
 
 
 class RateLimitError(APIStatusError):
@@ -154,7 +154,7 @@ class InternalServerError(APIStatusError):
 
 
 class ServiceUnavailableError(InternalServerError):
-    """503: the server's work queue is full (oa-protocol.md 5.1)."""
+    """503: the server's work queue is full (docs/protocol.md 5.1)."""
 
 
 class GenerationError(OpenAssistantError, RuntimeError):
@@ -178,7 +178,7 @@ class ProviderError(OpenAssistantError, RuntimeError):
     """The compat shim's ``assistant_message`` request failed with an error status.
 
     The seed raised ``RuntimeError(message)`` when that answer carried a ``message``
-    (oa-protocol.md 7, step 3), so programs written for it catch ``RuntimeError``; this error
+    (docs/protocol.md 7, step 3), so programs written for it catch ``RuntimeError``; this error
     is one, and an ``OpenAssistantError`` too. The SDK's typed error (``RateLimitError``,
     ``UnprocessableEntityError``...) is its ``__cause__``.
 
@@ -299,7 +299,7 @@ def make_status_error(
     retries_taken: int = 0,
     retry_after: float | None = None,
 ) -> APIStatusError:
-    """Build the error for a response with an error status (api-contract.md decision 7)."""
+    """Build the error for a response with an error status (docs/design.md, decision 7)."""
     cls = _STATUS_CLASSES.get(status_code)
     if cls is None:
         cls = InternalServerError if status_code >= 500 else APIStatusError
@@ -326,9 +326,9 @@ def make_status_error(
 
 def _hint(status_code: int, operation: str, api: str) -> str:
     if status_code == 500 and operation == "assistant_message":
-        return "the inference server answers its rate limit with a 500, oa-protocol.md 5.1"
+        return "the inference server answers its rate limit with a 500, docs/protocol.md 5.1"
     if status_code == 403 and api == "website":
-        return "the website needs a valid next-auth session token, oa-protocol.md 1.1"
+        return "the website needs a valid next-auth session token, docs/protocol.md 1.1"
     if status_code == 404 and api == "website":
-        return "the website also answers 404 when chat is switched off, oa-protocol.md 1.1"
+        return "the website also answers 404 when chat is switched off, docs/protocol.md 1.1"
     return ""

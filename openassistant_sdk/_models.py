@@ -1,7 +1,7 @@
 """Frozen value objects built from the server's JSON: messages, chats, model configs, presets.
 
 Parsers are named constructors (``Message.from_json``); unknown server fields are ignored and
-missing optional ones default (style.md rule 6). Shapes: oa-protocol.md 2.4 and 4.
+missing optional ones default (docs/design.md, the `_models.py` row). Shapes: docs/protocol.md 2.4 and 4.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 DEFAULT_MODEL = "OA_SFT_Llama_30B_6"
-"""The model the seed's provider used (oa-protocol.md 7)."""
+"""The model the seed's provider used (docs/protocol.md 7)."""
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -39,10 +39,10 @@ MessageRole = Literal["prompter", "assistant"]
 MessageState = Literal[
     "manual", "pending", "in_progress", "complete", "aborted_by_worker", "cancelled", "timeout"
 ]
-#: States for which the events endpoint answers 204 (oa-protocol.md 5.3).
+#: States for which the events endpoint answers 204 (docs/protocol.md 5.3).
 FINISHED_STATES: frozenset[str] = frozenset({"manual", "complete", "aborted_by_worker"})
 #: States that will never produce text (cancelled and timed out messages stream `pending`
-#: forever, oa-protocol.md 3.3).
+#: forever, docs/protocol.md 3.3).
 DEAD_STATES: frozenset[str] = frozenset({"aborted_by_worker", "cancelled", "timeout"})
 
 
@@ -112,7 +112,7 @@ def _check_number(
 def _validate_sampling(
     instance: SamplingParameters, attribute: attrs.Attribute[Any], value: Any
 ) -> None:
-    # Ranges: api-contract.md decision 13. The server itself checks none (oa-protocol.md 4.1).
+    # Ranges: docs/design.md, decision 13. The server itself checks none (docs/protocol.md 4.1).
     name = attribute.name
     if name == "top_k":
         _check_number(name, value, integer=True, low=1, low_inclusive=True, high=None)
@@ -126,7 +126,7 @@ def _validate_sampling(
 
 @attrs.frozen(kw_only=True)
 class SamplingParameters(_Value):
-    """How the model samples its reply (oa-protocol.md 4.1), validated on construction.
+    """How the model samples its reply (docs/protocol.md 4.1), validated on construction.
 
     ``None`` means "the server's default" for the first five fields; a ``None``
     ``max_new_tokens`` is left out of the request (the server rejects ``null`` with 422 and
@@ -139,7 +139,7 @@ class SamplingParameters(_Value):
         temperature: Randomness; > 0 (lower is more deterministic).
         repetition_penalty: Penalty for repeated tokens; > 0 (1 is none).
         max_new_tokens: The most tokens to generate; an integer >= 1 (the worker may lower it
-            to fit the model's context, oa-protocol.md 4.1).
+            to fit the model's context, docs/protocol.md 4.1).
 
     Raises:
         ValueError: A value is of the wrong type or out of range.
@@ -154,7 +154,7 @@ class SamplingParameters(_Value):
 
     @classmethod
     def preset(cls, name: str) -> SamplingParameters:
-        """Return one of the server's presets by name, e.g. ``"k50"`` (oa-protocol.md 4.2).
+        """Return one of the server's presets by name, e.g. ``"k50"`` (docs/protocol.md 4.2).
 
         Raises:
             ValueError: There is no preset of that name.
@@ -200,7 +200,7 @@ class SamplingParameters(_Value):
 
 @attrs.frozen(kw_only=True)
 class Preset(_Value):
-    """A named set of sampling parameters that the server offers (oa-protocol.md 4.2).
+    """A named set of sampling parameters that the server offers (docs/protocol.md 4.2).
 
     Attributes:
         name: The preset's name, e.g. ``k50``.
@@ -231,7 +231,7 @@ def _preset(name: str, description: str, **values: Any) -> Preset:
     )
 
 
-#: The eight presets every model config offers, in the server's order (oa-protocol.md 4.2).
+#: The eight presets every model config offers, in the server's order (docs/protocol.md 4.2).
 PRESETS: Mapping[str, Preset] = {
     p.name: p
     for p in (
@@ -263,7 +263,7 @@ class ModelConfig(_Value):
 
     @classmethod
     def from_json(cls, obj: object) -> ModelConfig:
-        """Build from one item of the model configs list (oa-protocol.md 4.2)."""
+        """Build from one item of the model configs list (docs/protocol.md 4.2)."""
         data = _mapping(obj, "model config")
         presets = data.get("parameter_configs") or []
         if not isinstance(presets, list):
@@ -299,7 +299,7 @@ class ModelConfig(_Value):
 
 @attrs.frozen(kw_only=True)
 class ModelInfo(_Value):
-    """The model behind a message: ``work_parameters.model_config`` (oa-protocol.md 2.4)."""
+    """The model behind a message: ``work_parameters.model_config`` (docs/protocol.md 2.4)."""
 
     model_id: str
     max_input_length: int | None = None
@@ -320,7 +320,7 @@ class ModelInfo(_Value):
 
 @attrs.frozen(kw_only=True)
 class WorkParameters(_Value):
-    """How an assistant message is generated (oa-protocol.md 2.4). ``seed`` may exceed 2**63."""
+    """How an assistant message is generated (docs/protocol.md 2.4). ``seed`` may exceed 2**63."""
 
     model_config: ModelInfo
     sampling_parameters: SamplingParameters
@@ -362,7 +362,7 @@ class Message(_Value):
         parent_id: The message it answers; ``None`` for a chat's first message.
         role: ``"prompter"`` or ``"assistant"``.
         state: ``manual`` (prompter messages), ``pending``, ``in_progress``, ``complete``,
-            ``aborted_by_worker``, ``cancelled`` or ``timeout`` (oa-protocol.md 5.3).
+            ``aborted_by_worker``, ``cancelled`` or ``timeout`` (docs/protocol.md 5.3).
         content: The text; ``None`` while an assistant message is not complete (and for one
             that failed). ``text`` gives it as a ``str``, ``""`` when it is ``None``.
         created_at: When it was created (timezone-aware UTC).
@@ -450,7 +450,7 @@ class ChatInfo(_Value):
 
     @classmethod
     def from_json(cls, obj: object) -> ChatInfo:
-        """Build from a ``ChatListRead`` or ``ChatRead`` object (oa-protocol.md 2.4)."""
+        """Build from a ``ChatListRead`` or ``ChatRead`` object (docs/protocol.md 2.4)."""
         data = _mapping(obj, "chat")
         messages = data.get("messages") or []
         if not isinstance(messages, list):
@@ -495,7 +495,7 @@ class ChatPage(_Value):
 
     @classmethod
     def from_json(cls, obj: object) -> ChatPage:
-        """Build from a ``ListChatsResponse`` (oa-protocol.md 2.2)."""
+        """Build from a ``ListChatsResponse`` (docs/protocol.md 2.2)."""
         data = _mapping(obj, "chat list")
         chats = data.get("chats") or []
         if not isinstance(chats, list):
@@ -509,7 +509,7 @@ class ChatPage(_Value):
 
 @attrs.frozen(kw_only=True)
 class TokenPair:
-    """The access and refresh tokens of an inference-server login (oa-protocol.md 2.1)."""
+    """The access and refresh tokens of an inference-server login (docs/protocol.md 2.1)."""
 
     access_token: str = attrs.field(repr=False)
     refresh_token: str | None = attrs.field(default=None, repr=False)
@@ -589,7 +589,7 @@ def _opt_time(data: Mapping[str, Any], key: str) -> datetime | None:
         raise InvalidResponseError(
             f"field {key!r} is not an ISO timestamp: {_shown(value)}"
         ) from None
-    # The server's timestamps are naive UTC (oa-protocol.md 2): make that explicit.
+    # The server's timestamps are naive UTC (docs/protocol.md 2): make that explicit.
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 

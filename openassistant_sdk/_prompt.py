@@ -1,7 +1,7 @@
 """The one-shot calls' prompt: a list of chat messages flattened into one prompter message.
 
-The seed's ``format_prompt`` (oa-protocol.md 7), without its ``<s>[INST]`` wrapper: the
-worker adds the model's own special tokens (oa-protocol.md 4.4, api-contract.md decision 10).
+The seed's ``format_prompt`` (docs/protocol.md 7), without its ``<s>[INST]`` wrapper: the
+worker adds the model's own special tokens (docs/protocol.md 4.4, docs/design.md, decision 10).
 """
 
 from __future__ import annotations

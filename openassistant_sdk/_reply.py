@@ -1,8 +1,8 @@
 """What one streamed reply has delivered so far, and what is left after a recovery.
 
-Tokens are not replayed after a reconnect (oa-protocol.md 3.3), so a recovered reply takes its
+Tokens are not replayed after a reconnect (docs/protocol.md 3.3), so a recovered reply takes its
 remaining text from the final message: the stream yields ``content[delivered:]`` and the
-joined tokens equal ``Message.content`` (api-contract.md decision 5). Only a count and a CRC
+joined tokens equal ``Message.content`` (docs/design.md, decision 5). Only a count and a CRC
 of the delivered text are kept, so memory stays flat however long the reply.
 """
 
@@ -21,7 +21,7 @@ from ._events import (
 )
 from ._models import Message
 
-# Events that reset the stall timer (api-contract.md, stall_timeout).
+# Events that reset the stall timer (docs/design.md, decision 6).
 _PROGRESS = frozenset({TokenEvent, PluginIntermediateEvent, MessageEvent, ErrorEvent})
 
 __all__ = ["ReplyTracker", "recovery_step"]
@@ -79,7 +79,7 @@ class ReplyTracker:
 
         Returns:
             Whether the reply progressed (a token, plugin work or a final event; not
-            ``pending``, which a cancelled message streams forever, oa-protocol.md 3.3, nor an
+            ``pending``, which a cancelled message streams forever, docs/protocol.md 3.3, nor an
             event type this version does not know), and whether a terminal event was
             recorded: the events after it are not looked at.
         """
@@ -134,7 +134,7 @@ class ReplyTracker:
         """Return the part of the final text not yet delivered.
 
         If the delivered text is not a prefix of the final content (the worker strips
-        whitespace around Llama output, oa-protocol.md 3.2), nothing more can be added.
+        whitespace around Llama output, docs/protocol.md 3.2), nothing more can be added.
         """
         content = message.content or ""
         n = self.delivered
@@ -146,7 +146,7 @@ class ReplyTracker:
 
 
 def recovery_step(message: Message) -> RecoveryStep:
-    """Decide what a recovery does after fetching the message (states: oa-protocol.md 5.3)."""
+    """Decide what a recovery does after fetching the message (states: docs/protocol.md 5.3)."""
     if message.state == "complete":
         return "done"
     if message.state in ("pending", "in_progress"):
@@ -157,7 +157,7 @@ def recovery_step(message: Message) -> RecoveryStep:
 def failure_text(message: Message) -> str:
     """Explain a message state that will never produce text."""
     return {
-        "cancelled": "cancelled: a newer assistant message of the same user superseded it (oa-protocol.md 5.1)",
+        "cancelled": "cancelled: a newer assistant message of the same user superseded it (docs/protocol.md 5.1)",
         "timeout": "Timeout",
         "aborted_by_worker": "Aborted due to worker error.",
     }.get(message.state, f"the message ended in state {message.state!r}")

@@ -1,7 +1,7 @@
 """Pure request builders for both Open Assistant APIs: each returns a ``RequestSpec``.
 
-Website routes (``/api/chat...``, cookie auth): oa-protocol.md 1.2. Inference-server routes
-(``/chats...``, ``/auth/...``, ``/configs/...``, bearer auth): oa-protocol.md 2. Nothing here
+Website routes (``/api/chat...``, cookie auth): docs/protocol.md 1.2. Inference-server routes
+(``/chats...``, ``/auth/...``, ``/configs/...``, bearer auth): docs/protocol.md 2. Nothing here
 sends anything; the facades turn a spec into an HTTP request.
 """
 
@@ -132,7 +132,7 @@ def _assistant_body(
         "sampling_parameters": sampling.to_json(),
         "plugins": _check_plugins(list(plugins)),
     }
-    # Optional fields are sent only when set: the server accepts them (oa-protocol.md 2.3).
+    # Optional fields are sent only when set: the server accepts them (docs/protocol.md 2.3).
     if system_prompt is not None:
         body["system_prompt"] = _check_str("system_prompt", system_prompt)
     if user_profile is not None:
@@ -229,7 +229,7 @@ class Routes(Protocol):
 
 def _list_checks(limit: object, after: object, before: object) -> None:
     if after is not None and before is not None:
-        # The server answers 400 "Cannot specify both after and before." (oa-protocol.md 2.2).
+        # The server answers 400 "Cannot specify both after and before." (docs/protocol.md 2.2).
         raise ValueError("pass either after or before, not both")
     if limit is not None and (
         isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100
@@ -244,7 +244,7 @@ def _update_fields(changes: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"cannot update chat fields {sorted(unknown)}; allowed: {sorted(allowed)}")
     title = changes.get("title")
     if title is not None and (not isinstance(title, str) or len(title) > 100):
-        raise ValueError("title must be a string of at most 100 characters (oa-protocol.md 2.3)")
+        raise ValueError("title must be a string of at most 100 characters (docs/protocol.md 2.3)")
     if title is not None:
         check_utf8("title", title)
     tail = changes.get("active_thread_tail_message_id")
@@ -254,12 +254,12 @@ def _update_fields(changes: dict[str, Any]) -> dict[str, Any]:
 
 
 class InferenceRoutes:
-    """Request builders for the inference server (oa-protocol.md 2)."""
+    """Request builders for the inference server (docs/protocol.md 2)."""
 
     api: API = "inference"
 
     def create_chat(self) -> RequestSpec:
-        """``POST /chats`` with body ``{}``: no body at all is a 422 (oa-protocol.md 2.2)."""
+        """``POST /chats`` with body ``{}``: no body at all is a 422 (docs/protocol.md 2.2)."""
         return RequestSpec(
             operation="create_chat", api=self.api, method="POST", path="/chats", json={}
         )
@@ -337,7 +337,7 @@ class InferenceRoutes:
         user_response_instructions: str | None = None,
         plugins: Sequence[Any] = (),
     ) -> RequestSpec:
-        """``POST /chats/{id}/assistant_message``: queues the reply (oa-protocol.md 2.3)."""
+        """``POST /chats/{id}/assistant_message``: queues the reply (docs/protocol.md 2.3)."""
         return RequestSpec(
             operation="assistant_message",
             api=self.api,
@@ -395,7 +395,7 @@ class InferenceRoutes:
         )
 
     def debug_login(self, username: str) -> RequestSpec:
-        """``GET /auth/callback/debug?code=<username>``: a token pair (oa-protocol.md 2.1)."""
+        """``GET /auth/callback/debug?code=<username>``: a token pair (docs/protocol.md 2.1)."""
         if not _non_empty_str(username):
             raise ValueError("the debug login needs a non-empty user name")
         check_utf8("the debug login's user name", username)
@@ -411,7 +411,7 @@ class InferenceRoutes:
     def refresh(self, refresh_token: str) -> RequestSpec:
         """``GET /auth/refresh`` with the raw refresh token in a ``Refresh`` header.
 
-        The real server never accepts it (oa-protocol.md 10.1); clients log in again instead.
+        The real server never accepts it (docs/protocol.md 10.1); clients log in again instead.
         """
         return RequestSpec(
             operation="refresh",
@@ -430,7 +430,7 @@ class InferenceRoutes:
 
 
 class WebsiteRoutes:
-    """Request builders for the website's chat proxy (oa-protocol.md 1.2)."""
+    """Request builders for the website's chat proxy (docs/protocol.md 1.2)."""
 
     api: API = "website"
 

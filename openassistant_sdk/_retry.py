@@ -1,7 +1,7 @@
 """When to retry a request and how long to wait first: pure decisions, no sleeping.
 
-Rules: api-contract.md decision 8. ``assistant_message`` is never resent blindly: the server
-stores the message before it can answer 503 (oa-protocol.md 5.1, 5.2), so only a request that
+Rules: docs/design.md, decision 8. ``assistant_message`` is never resent blindly: the server
+stores the message before it can answer 503 (docs/protocol.md 5.1, 5.2), so only a request that
 failed before any response (it never reached the application), a 429 or a 500 (its rate limit,
 5.1, 10.3) is tried again; a read failure or a timeout after sending is not.
 """
@@ -40,7 +40,7 @@ FailureKind = Literal["connect", "write", "disconnect", "timeout", "read"]
 
 ``connect``: no connection was made, so nothing was sent. ``write``: the connection broke
 while the request was being sent. ``disconnect``: the server closed or reset the connection
-before any byte of a response (a pooled connection the server had dropped, oa-protocol.md 10.2).
+before any byte of a response (a pooled connection the server had dropped, docs/protocol.md 10.2).
 ``timeout`` and ``read``: the request was sent; the answer did not arrive.
 """
 
@@ -208,7 +208,7 @@ def retry_delay(
         retry_after = parse_retry_after(headers.get("retry-after"), now)
         if retry_after is not None:
             if retry_after > policy.max_retry_after:
-                return None  # api-contract.md decision 8: longer than the cap raises at once
+                return None  # docs/design.md, decision 8: longer than the cap raises at once
             delay = retry_after
     if policy.deadline is not None and elapsed + delay > policy.deadline:
         return None

@@ -1,7 +1,7 @@
 """The incremental event-stream decoder: bytes in any chunking become typed events.
 
 Lines end at CR, LF or CRLF, on bytes, across chunk boundaries (WHATWG HTML "event stream
-interpretation"); comments (``: ping``) and events named ``ping`` are skipped (oa-protocol.md
+interpretation"); comments (``: ping``) and events named ``ping`` are skipped (docs/protocol.md
 3.1). The server's own events are single ``data:`` lines of JSON with an ``event_type``.
 """
 
@@ -24,7 +24,7 @@ __all__ = ["DEFAULT_MAX_EVENT_SIZE", "EventDecoder", "MalformedPolicy"]
 MalformedPolicy = Literal["raise", "skip"]
 DEFAULT_MAX_EVENT_SIZE = 16 * 1024 * 1024
 
-# The server writes token events with pydantic v1's separators (oa-protocol.md 3.1, 10.9), so
+# The server writes token events with pydantic v1's separators (docs/protocol.md 3.1, 10.9), so
 # most events can be read without the JSON parser when the text needs no unescaping.
 _TOKEN_PREFIX = b'{"event_type": "token", "text": "'
 _TOKEN_PREFIX_LEN = len(_TOKEN_PREFIX)
@@ -47,7 +47,7 @@ class EventDecoder:
 
     Args:
         on_malformed: What to do with a ``data:`` payload that is not JSON, not an object, or
-            has no ``event_type`` (api-contract.md decision 4): ``"raise"`` a
+            has no ``event_type`` (docs/design.md, decision 4): ``"raise"`` a
             ``StreamError`` (the default), or ``"skip"`` it and count it in
             ``skipped``.
         max_event_size: The most bytes one line (any line: data, comment, field, or a line
@@ -127,7 +127,7 @@ class EventDecoder:
         end = len(data) - 4
         if (
             # One whole single-line event and nothing before it: how the server writes
-            # each event (oa-protocol.md 3.1). The same as the general path below, faster.
+            # each event (docs/protocol.md 3.1). The same as the general path below, faster.
             data.startswith(b"data: ")
             and data.find(b"\r", 6) == end
             and data.find(b"\n", 6) == end + 1
@@ -300,7 +300,7 @@ class EventDecoder:
             value = value[1:]
         if name == b"event":
             self._event_name = value
-        # "id" and "retry" are never sent by the server (oa-protocol.md 3.1); other field
+        # "id" and "retry" are never sent by the server (docs/protocol.md 3.1); other field
         # names are ignored, as WHATWG says.
 
     def _decode(self, payload: bytes) -> Event | None:
@@ -336,5 +336,5 @@ class EventDecoder:
         if self._after_plugin:
             self._after_plugin = False
             if not text:
-                return None  # the empty token after a plugin step (oa-protocol.md 3.2)
+                return None  # the empty token after a plugin step (docs/protocol.md 3.2)
         return TokenEvent(text)

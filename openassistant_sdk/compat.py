@@ -1,11 +1,11 @@
 """A drop-in for the seed's ``OpenAssistant`` provider, built on the SDK.
 
-Same class attributes and signatures as the provider the seed describes (oa-protocol.md 7), and
+Same class attributes and signatures as the provider the seed describes (docs/protocol.md 7), and
 the base class's ``create_completion`` and ``create_async``. What the seed got wrong is done
 right: an in-stream error raises ``RuntimeError`` (a ``GenerationError``) instead of
 ending the reply early, the chat is deleted on every path, only sampling keywords are sent as
 sampling parameters, and the target can be moved with ``base_url=`` or
-``OPENASSISTANT_BASE_URL`` (api-contract.md decision 14), to the website or to a self-hosted
+``OPENASSISTANT_BASE_URL`` (docs/design.md, decision 14), to the website or to a self-hosted
 inference server (``api=``, ``token=``, ``debug_user=`` or their environment variables).
 
 What the seed promised is kept: a failed ``assistant_message`` request raises a
@@ -40,7 +40,7 @@ def _checked(messages: Messages) -> Sequence[ChatMessage]:
     return cast("Sequence[ChatMessage]", messages)
 
 
-# The seed's sampling defaults: exactly the server's k50-Plugins preset (oa-protocol.md 7).
+# The seed's sampling defaults: exactly the server's k50-Plugins preset (docs/protocol.md 7).
 SEED_SAMPLING = SamplingParameters(
     top_k=50,
     top_p=None,

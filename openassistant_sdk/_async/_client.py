@@ -268,7 +268,7 @@ class AsyncClient:
     async def aclose(self) -> None:
         """Finish what abandoned streams left, then close the connections (idempotent).
 
-        An ``http_client`` passed in by the caller stays open (api-contract.md decision 11).
+        An ``http_client`` passed in by the caller stays open (docs/design.md, decision 11).
         """
         sender = self._sender
         if sender.closed:
