@@ -26,6 +26,7 @@ WORDS = [
     ("AsyncReplyStream", "ReplyStream"),
     ("AsyncEventStream", "EventStream"),
     ("_AsyncStreamBase", "_StreamBase"),
+    ("_AsyncOneShot", "_OneShot"),
     ("AsyncReply", "Reply"),
     ("AsyncSender", "Sender"),
     ("ShardedAsyncTransport", "ShardedTransport"),

@@ -5,6 +5,7 @@ Each action is a plain value; the facades perform them (see ``_flow.py`` for the
 
 from __future__ import annotations
 
+import enum
 from typing import Any
 
 import attrs
@@ -22,7 +23,23 @@ __all__ = [
     "PendingDeletion",
     "Read",
     "Sleep",
+    "State",
 ]
+
+
+class State(enum.Enum):
+    """Where a reply stands."""
+
+    IDLE = "idle"  #: made; nothing sent
+    CREATING_CHAT = "creating chat"  #: a one-shot reply creates its own chat
+    POSTING_PROMPT = "posting prompt"  #: the prompter message is on its way
+    POSTING_REPLY = "posting reply"  #: the assistant message is on its way
+    OPENING = "opening"  #: the event stream is being opened (maybe after a wait)
+    STREAMING = "streaming"  #: reading events
+    CHECKING = "checking"  #: streaming, and fetching the message: did it die in the queue?
+    EXPIRING = "expiring"  #: a time limit passed: fetching the message for a last look
+    RECOVERING = "recovering"  #: the stream ended early: fetching the message
+    DONE = "done"  #: the final events are queued
 
 
 # -- actions -------------------------------------------------------------------------------------

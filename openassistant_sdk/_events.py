@@ -11,7 +11,8 @@ from typing import Any, ClassVar, TypeAlias
 import attrs
 
 from ._exceptions import InvalidResponseError, StreamError
-from ._models import Message, _Value
+from ._models import Message
+from ._values import _Value
 
 __all__ = [
     "ErrorEvent",

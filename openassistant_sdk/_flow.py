@@ -34,11 +34,10 @@ fake clock. The wire rules it follows are in docs/protocol.md (sections 3 and 5)
 
 from __future__ import annotations
 
-import enum
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Literal
 
 from ._actions import (
     CLOSE,
@@ -51,57 +50,36 @@ from ._actions import (
     PendingDeletion,
     Read,
     Sleep,
+    State,
 )
 from ._events import ErrorEvent, Event
 from ._exceptions import (
     APIConnectionError,
-    APITimeoutError,
     OpenAssistantError,
     StreamError,
 )
 from ._logging import logger
 from ._models import ChatInfo, Message, SamplingParameters
-from ._reply import ReplyTracker, failure_text, recovery_step
+from ._reply import (
+    EVENT_CONTENT_TYPES,
+    PENDING_CHECK,
+    RECOVERY_POLL,
+    ReplySettings,
+    ReplyTimers,
+    ReplyTracker,
+    expiry_error,
+    failure_text,
+    recovery_step,
+)
 from ._requests import RequestSpec, Routes
 from ._responses import parse_json_body
-from ._sse import EventDecoder, MalformedPolicy
 from ._turns import Thread
 
 __all__ = ["ReplyFlow", "State"]
 
-#: Waits between fetches of a message while a broken reply is recovered.
-RECOVERY_POLL = (0.25, 0.5, 1.0, 2.0)
-#: While only ``pending`` events arrive, look at the message this often: a cancelled message
-#: streams ``pending`` forever (docs/protocol.md 3.3, 5.1), and waiting for the stall timeout
-#: to say so would waste minutes.
-PENDING_CHECK = 10.0
-#: Content types an event stream may come with (the website passes the upstream's through).
-EVENT_CONTENT_TYPES = ("", "text/event-stream", "text/plain", "application/octet-stream")
 
-
-class State(enum.Enum):
-    """Where a reply stands."""
-
-    IDLE = "idle"  #: made; nothing sent
-    CREATING_CHAT = "creating chat"  #: a one-shot reply creates its own chat
-    POSTING_PROMPT = "posting prompt"  #: the prompter message is on its way
-    POSTING_REPLY = "posting reply"  #: the assistant message is on its way
-    OPENING = "opening"  #: the event stream is being opened (maybe after a wait)
-    STREAMING = "streaming"  #: reading events
-    CHECKING = "checking"  #: streaming, and fetching the message: did it die in the queue?
-    EXPIRING = "expiring"  #: a time limit passed: fetching the message for a last look
-    RECOVERING = "recovering"  #: the stream ended early: fetching the message
-    DONE = "done"  #: the final events are queued
-
-
-class _Purpose(enum.Enum):
-    CREATE = "create"
-    PROMPT = "prompt"
-    REPLY = "reply"
-    CHECK = "check"
-    EXPIRE = "expire"
-    RECOVER = "recover"
-    OPEN = "open"
+# What the request awaiting its answer is for.
+_Purpose = Literal["create", "prompt", "reply", "check", "expire", "recover", "open"]
 
 
 # -- the flow ------------------------------------------------------------------------------------
@@ -119,13 +97,7 @@ class ReplyFlow:
         sampling: The sampling parameters.
         extra: Optional assistant-message fields (``system_prompt``, ``user_profile``,
             ``user_response_instructions``); ``None`` values are not sent.
-        stall_timeout: Seconds without progress before the reply expires; ``None``: no limit.
-        stream_timeout: Seconds the whole reply may take from its assistant message on.
-        recover: Recover a reply whose stream broke (otherwise: ``StreamError``).
-        max_recoveries: Fetches of an unfinished message before giving up.
-        on_malformed: What the event decoder does with a malformed event.
-        max_event_size: The event decoder's size limit.
-        reads_bounded: Whether the transport times out every read by the HTTP read timeout.
+        settings: Time limits, recovery and decoding (the client's, with the call's limits).
         clock: Monotonic seconds.
     """
 
@@ -138,13 +110,7 @@ class ReplyFlow:
         model: str,
         sampling: SamplingParameters,
         extra: Mapping[str, str | None] | None = None,
-        stall_timeout: float | None = None,
-        stream_timeout: float | None = None,
-        recover: bool = True,
-        max_recoveries: int = 3,
-        on_malformed: MalformedPolicy = "raise",
-        max_event_size: int | None = None,
-        reads_bounded: bool = True,
+        settings: ReplySettings = ReplySettings(),  # noqa: B008 - frozen, so shared safely
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.routes = routes
@@ -153,20 +119,15 @@ class ReplyFlow:
         self.model = model
         self.sampling = sampling
         self.extra = dict(extra or {})
-        self.stall = stall_timeout
-        self.span = stream_timeout
-        self.recover = recover
-        self.max_recoveries = max_recoveries
-        self._decoder_options: dict[str, Any] = {"on_malformed": on_malformed}
-        if max_event_size is not None:
-            self._decoder_options["max_event_size"] = max_event_size
-        self._decoder = EventDecoder(**self._decoder_options)
+        self.settings = settings
+        self.timers = ReplyTimers(settings.stall_timeout, settings.stream_timeout, clock)
+        self._decoder = self.settings.decoder()
         self._clock = clock
         # A stream is opened with the stall timeout as its HTTP read timeout. If the transport
         # enforces that on every read and no stream_timeout shortens it, a timer of the
         # facade's own per chunk would only repeat it, at a price that exceeds the rest of a
         # chunk's handling when each event comes in a chunk of its own.
-        self.timed = stream_timeout is not None or not reads_bounded
+        self.timed = settings.stream_timeout is not None or not settings.reads_bounded
         self.tracker = ReplyTracker()
         self.events: deque[Event] = deque()
         self.state = State.IDLE
@@ -177,9 +138,6 @@ class ReplyFlow:
         self._maybe_generating = False
         self._recoveries = 0
         self._reason = ""
-        self._deadline: float | None = None
-        self._last_progress = 0.0
-        self._last_check = 0.0
         self._seen_bytes = False
         self.chat_id: str | None = thread.chat_id if thread is not None else None
         self.prompter_message: Message | None = None
@@ -214,15 +172,11 @@ class ReplyFlow:
     # -- driving ---------------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Begin: the first action creates the chat (one-shot) or posts the prompt.
-
-        Raises:
-            OpenAssistantError: The chat cannot take another reply.
-        """
+        """Begin: create the chat (one-shot) or post the prompt; raise if the chat cannot."""
         if self.state is not State.IDLE:
             return
         if self.thread is None:
-            self._call(_Purpose.CREATE, self.routes.create_chat(), State.CREATING_CHAT, True)
+            self._call("create", self.routes.create_chat(), State.CREATING_CHAT, True)
         else:
             self.thread.check_continuable()
             self._post_prompt()
@@ -239,12 +193,7 @@ class ReplyFlow:
         raise RuntimeError(f"the reply flow waits for an answer in state {state.value!r}")
 
     def receive_response(self, status: int, content_type: str, body: bytes) -> None:
-        """Take the successful answer to the last ``Call``.
-
-        Raises:
-            InvalidResponseError: The answer is not what the API promises.
-            APITimeoutError, StreamError: The reply cannot end well (see the module docs).
-        """
+        """Take the successful answer to the last ``Call`` (raise if the reply cannot end well)."""
         purpose, spec = self._answered()
         data = parse_json_body(
             body,
@@ -253,24 +202,21 @@ class ReplyFlow:
             method=spec.method,
             path=spec.log_path,
         )
-        if purpose is _Purpose.CREATE:
+        if purpose == "create":
             self.chat_id = self._owned_chat = ChatInfo.from_json(data).id
             self._post_prompt()
-        elif purpose is _Purpose.PROMPT:
+        elif purpose == "prompt":
             self.prompter_message = Message.from_json(data)
             if self.thread is not None:
                 self.thread.started = True
             self._post_reply()
-        elif purpose is _Purpose.REPLY:
+        elif purpose == "reply":
             self.assistant_message = Message.from_json(data)
-            now = self._clock()
-            self._last_progress = now
-            if self.span is not None:
-                self._deadline = now + self.span
+            self.timers.start()
             self._open()
-        elif purpose is _Purpose.CHECK:
+        elif purpose == "check":
             self._checked(Message.from_json(data))
-        elif purpose is _Purpose.EXPIRE:
+        elif purpose == "expire":
             self._expire(Message.from_json(data))
         else:
             self._recovery_step(Message.from_json(data))
@@ -282,13 +228,13 @@ class ReplyFlow:
         known"; any other failure ends the reply, and is raised here.
         """
         purpose, _ = self._answered()
-        if purpose is _Purpose.CHECK:
+        if purpose == "check":
             self.state = State.STREAMING
             return
-        if purpose is _Purpose.EXPIRE:
+        if purpose == "expire":
             self._expire(None)
             return
-        if purpose is _Purpose.REPLY:
+        if purpose == "reply":
             # Stored, or maybe stored, and so maybe generating: a 503 comes after the server
             # stored the message (docs/protocol.md 5.1); a failure after sending leaves it open.
             failure = getattr(error, "failure", None)
@@ -299,17 +245,13 @@ class ReplyFlow:
         raise error
 
     def stream_opened(self, status: int, content_type: str) -> bool:
-        """Take the answer to ``OpenStream``; return whether the facade keeps the stream.
-
-        Raises:
-            StreamError: The answer is not an event stream.
-        """
+        """Take the answer to ``OpenStream``; return whether the facade keeps the stream."""
         self._answered()
         if status == 204:  # already finished (docs/protocol.md 3.3): fetch it
             if not self.tracker.recovering:
                 self._begin_recovery("the server reported the message finished", normal=True)
             else:
-                self._fetch(_Purpose.RECOVER, State.RECOVERING)
+                self._fetch("recover", State.RECOVERING)
             return False
         kind = content_type.split(";")[0].strip().lower()
         if kind not in EVENT_CONTENT_TYPES:
@@ -318,38 +260,30 @@ class ReplyFlow:
         return True
 
     def receive_data(self, data: bytes) -> None:
-        """Take a chunk of the event stream.
-
-        Raises:
-            StreamError: A malformed event (unless skipped).
-            APITimeoutError: A time limit passed and the message is not finished (raised
-                after the look at the message that the next actions take).
-        """
+        """Take a chunk of the event stream (``StreamError`` for a malformed event)."""
         self._seen_bytes = True
         events = self._decoder.feed(data)
         progress, finished = self.tracker.accept_all(events, self.events)
         if finished:
             # The final events go out first; the drain comes when the stream is shut down.
             self._finish()
+        timers = self.timers
         now = self._clock()
         if progress:
-            self._last_progress = now  # so the stall timer cannot have run out
-            if finished or self._deadline is None or now <= self._deadline:
+            timers.last_progress = now  # so the stall timer cannot have run out
+            if finished or timers.deadline is None or now <= timers.deadline:
                 return
         elif finished:
             return
-        if (self._deadline is not None and now > self._deadline) or (
-            self.stall is not None and now - self._last_progress > self.stall
-        ):
+        if timers.expired(now):
             self.receive_timeout()
         elif (
-            not progress  # (after progress, _last_progress is now)
+            not progress  # (after progress, last_progress is now)
             and events
             and self.state is State.STREAMING
-            and now - max(self._last_progress, self._last_check) > PENDING_CHECK
+            and timers.check_due(now, PENDING_CHECK)
         ):
-            self._last_check = now
-            self._fetch(_Purpose.CHECK, State.CHECKING)
+            self._fetch("check", State.CHECKING)
 
     def receive_end(self) -> None:
         """Take the end of the event stream."""
@@ -363,16 +297,12 @@ class ReplyFlow:
     def receive_timeout(self) -> None:
         """Take a read that timed out (the stall or the total limit)."""
         self._actions.append(CLOSE)
-        self._fetch(_Purpose.EXPIRE, State.EXPIRING)
+        self._fetch("expire", State.EXPIRING)
 
     def receive_broken(self, error: APIConnectionError) -> None:
-        """Take a stream whose connection broke.
-
-        Raises:
-            APIConnectionError: ``error``, when recovery is off.
-        """
+        """Take a stream whose connection broke (raised again when recovery is off)."""
         self._actions.append(CLOSE)
-        if not self.recover:
+        if not self.settings.recover:
             raise error
         self._begin_recovery(f"the connection broke: {error}")
 
@@ -415,50 +345,38 @@ class ReplyFlow:
         assert self.chat_id is not None
         parent = self.thread.tail if self.thread is not None else None
         spec = self.routes.prompter_message(self.chat_id, parent, self.content)
-        self._call(_Purpose.PROMPT, spec, State.POSTING_PROMPT, False)
+        self._call("prompt", spec, State.POSTING_PROMPT, False)
 
     def _post_reply(self) -> None:
         assert self.chat_id is not None
         assert self.prompter_message is not None
+        extra = self.extra
         spec = self.routes.assistant_message(
-            self.chat_id,
-            self.prompter_message.id,
-            self.model,
-            self.sampling,
-            system_prompt=self.extra.get("system_prompt"),
-            user_profile=self.extra.get("user_profile"),
-            user_response_instructions=self.extra.get("user_response_instructions"),
-        )
+            self.chat_id, self.prompter_message.id, self.model, self.sampling,
+            system_prompt=extra.get("system_prompt"), user_profile=extra.get("user_profile"),
+            user_response_instructions=extra.get("user_response_instructions"),
+        )  # fmt: skip
         self._maybe_generating = True  # from here on the message may exist
-        self._call(_Purpose.REPLY, spec, State.POSTING_REPLY, False)
-
-    def _message_spec(self) -> RequestSpec:
-        assert self.chat_id is not None
-        assert self.assistant_message is not None
-        return self.routes.get_message(self.chat_id, self.assistant_message.id)
+        self._call("reply", spec, State.POSTING_REPLY, False)
 
     def _fetch(self, purpose: _Purpose, state: State) -> None:
-        self._call(purpose, self._message_spec(), state, False)
+        assert self.chat_id is not None
+        assert self.assistant_message is not None
+        spec = self.routes.get_message(self.chat_id, self.assistant_message.id)
+        self._call(purpose, spec, state, False)
 
     def _open(self) -> None:
         assert self.chat_id is not None
         assert self.assistant_message is not None
         spec = self.routes.events(self.chat_id, self.assistant_message.id)
-        self._purpose, self._spec = _Purpose.OPEN, spec
+        self._purpose, self._spec = "open", spec
         self.state = State.RECOVERING if self.tracker.recovering else State.OPENING
-        self._actions.append(OpenStream(spec, self._read_timeout()))
+        self._actions.append(OpenStream(spec, self.timers.read_timeout()))
 
     def _read_action(self) -> Read:
         if not self.timed:
             return UNTIMED_READ
-        return Read(self._read_timeout(), True)
-
-    def _read_timeout(self) -> float | None:
-        limits = [x for x in (self.stall, self._remaining()) if x is not None]
-        return max(min(limits), 0.001) if limits else None
-
-    def _remaining(self) -> float | None:
-        return None if self._deadline is None else self._deadline - self._clock()
+        return Read(self.timers.read_timeout(), True)
 
     def _finish(self) -> None:
         self.state = State.DONE
@@ -486,12 +404,7 @@ class ReplyFlow:
             self.events.extend(self.tracker.finish(message))
             self._finish()
             return
-        state = f"; the message is {message.state!r}" if message is not None else ""
-        if message is not None and message.state in ("cancelled", "timeout"):
-            state += f" ({failure_text(message)})"
-        remaining = self._remaining()
-        limit = "stream_timeout" if remaining is not None and remaining <= 0 else "stall_timeout"
-        raise APITimeoutError(f"no reply within {limit}{state}", failure=None)
+        raise expiry_error(message, self.timers.limit_name())
 
     def _begin_recovery(self, reason: str, *, normal: bool = False) -> None:
         """Get the rest of the reply after the stream ended early (docs/design.md, decision 5).
@@ -500,11 +413,11 @@ class ReplyFlow:
         through the website, docs/protocol.md 3.3): the final message is fetched even when
         recovery is off.
         """
-        if not normal and not self.recover:
+        if not normal and not self.settings.recover:
             raise StreamError(f"the reply is incomplete: {reason} (recovery is off)")
         self.tracker.recovering = True
         self._reason = reason
-        self._fetch(_Purpose.RECOVER, State.RECOVERING)
+        self._fetch("recover", State.RECOVERING)
 
     def _recovery_step(self, message: Message) -> None:
         step = recovery_step(message)
@@ -516,17 +429,17 @@ class ReplyFlow:
             self._fail(message)
             return
         self._recoveries += 1
-        if self._recoveries > self.max_recoveries:
+        if self._recoveries > self.settings.max_recoveries:
             raise StreamError(
                 f"the reply could not be recovered after {self._recoveries - 1} attempts: "
                 f"{self._reason}"
             )
-        remaining = self._remaining()
+        remaining = self.timers.remaining()
         if remaining is not None and remaining <= 0:
             self._expire(message)
             return
         logger.info("recovering reply %s: %s", message.id, self._reason)
         self._actions.append(Sleep(RECOVERY_POLL[min(self._recoveries, len(RECOVERY_POLL)) - 1]))
-        self._decoder = EventDecoder(**self._decoder_options)
+        self._decoder = self.settings.decoder()
         self._seen_bytes = False
         self._open()

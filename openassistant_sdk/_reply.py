@@ -9,9 +9,12 @@ of the delivered text are kept, so memory stays flat however long the reply.
 from __future__ import annotations
 
 import zlib
-from collections.abc import MutableSequence
+from collections.abc import Callable, MutableSequence
 from typing import Literal
 
+import attrs
+
+from ._config import NotGiven
 from ._events import (
     ErrorEvent,
     Event,
@@ -19,12 +22,32 @@ from ._events import (
     PluginIntermediateEvent,
     TokenEvent,
 )
+from ._exceptions import APITimeoutError
 from ._models import Message
+from ._sse import DEFAULT_MAX_EVENT_SIZE, EventDecoder, MalformedPolicy
+
+#: Waits between fetches of a message while a broken reply is recovered.
+RECOVERY_POLL = (0.25, 0.5, 1.0, 2.0)
+#: While only ``pending`` events arrive, look at the message this often: a cancelled message
+#: streams ``pending`` forever (docs/protocol.md 3.3, 5.1), and waiting for the stall timeout
+#: to say so would waste minutes.
+PENDING_CHECK = 10.0
+#: Content types an event stream may come with (the website passes the upstream's through).
+EVENT_CONTENT_TYPES = ("", "text/event-stream", "text/plain", "application/octet-stream")
 
 # Events that reset the stall timer (docs/design.md, decision 6).
 _PROGRESS = frozenset({TokenEvent, PluginIntermediateEvent, MessageEvent, ErrorEvent})
 
-__all__ = ["ReplyTracker", "recovery_step"]
+__all__ = [
+    "EVENT_CONTENT_TYPES",
+    "PENDING_CHECK",
+    "RECOVERY_POLL",
+    "ReplySettings",
+    "ReplyTimers",
+    "ReplyTracker",
+    "failure_text",
+    "recovery_step",
+]
 
 RecoveryStep = Literal["done", "wait", "failed"]
 
@@ -154,6 +177,14 @@ def recovery_step(message: Message) -> RecoveryStep:
     return "failed"
 
 
+def expiry_error(message: Message | None, limit: str) -> APITimeoutError:
+    """Return the error of a reply whose ``limit`` ran out, saying what the message is doing."""
+    state = f"; the message is {message.state!r}" if message is not None else ""
+    if message is not None and message.state in ("cancelled", "timeout"):
+        state += f" ({failure_text(message)})"
+    return APITimeoutError(f"no reply within {limit}{state}", failure=None)
+
+
 def failure_text(message: Message) -> str:
     """Explain a message state that will never produce text."""
     return {
@@ -161,3 +192,97 @@ def failure_text(message: Message) -> str:
         "timeout": "Timeout",
         "aborted_by_worker": "Aborted due to worker error.",
     }.get(message.state, f"the message ended in state {message.state!r}")
+
+
+class ReplyTimers:
+    """The time limits of one reply: the stall timeout, the total one, the pending checks.
+
+    Attributes:
+        stall: Seconds without progress before the reply expires (``None``: no limit).
+        span: Seconds the whole reply may take from its assistant message (``None``: no limit).
+        deadline: When the total limit runs out, once the reply has started.
+        last_progress: When the reply last made progress (a token, plugin work, an end).
+        last_check: When the message was last looked at while only ``pending`` came.
+    """
+
+    __slots__ = ("clock", "deadline", "last_check", "last_progress", "span", "stall")
+
+    def __init__(self, stall: float | None, span: float | None, clock: Callable[[], float]) -> None:
+        self.stall = stall
+        self.span = span
+        self.clock = clock
+        self.deadline: float | None = None
+        self.last_progress = 0.0
+        self.last_check = 0.0
+
+    def start(self) -> None:
+        """Start the clocks: the assistant message exists."""
+        now = self.last_progress = self.clock()
+        if self.span is not None:
+            self.deadline = now + self.span
+
+    def remaining(self) -> float | None:
+        """Seconds left before the total limit (``None``: no limit)."""
+        return None if self.deadline is None else self.deadline - self.clock()
+
+    def read_timeout(self) -> float | None:
+        """How long the next read may take: the nearer of the two limits, never zero."""
+        limits = [x for x in (self.stall, self.remaining()) if x is not None]
+        return max(min(limits), 0.001) if limits else None
+
+    def expired(self, now: float) -> bool:
+        """Whether a limit has run out at ``now``."""
+        return (self.deadline is not None and now > self.deadline) or (
+            self.stall is not None and now - self.last_progress > self.stall
+        )
+
+    def check_due(self, now: float, interval: float) -> bool:
+        """Whether the message is due a look (nothing but ``pending`` for ``interval`` s)."""
+        if now - max(self.last_progress, self.last_check) > interval:
+            self.last_check = now
+            return True
+        return False
+
+    def limit_name(self) -> str:
+        """The option whose limit ran out: ``stream_timeout`` if its deadline has passed."""
+        remaining = self.remaining()
+        return "stream_timeout" if remaining is not None and remaining <= 0 else "stall_timeout"
+
+
+@attrs.frozen(kw_only=True)
+class ReplySettings:
+    """How a client reads its replies.
+
+    Attributes:
+        stall_timeout: Seconds without progress before a reply expires (``None``: no limit).
+        stream_timeout: Seconds a whole reply may take (``None``: no limit).
+        recover: Recover a reply whose stream broke (otherwise: ``StreamError``).
+        max_recoveries: Looks at an unfinished message before recovery gives up.
+        on_malformed: What the event decoder does with a malformed event.
+        max_event_size: The event decoder's size limit.
+        reads_bounded: Whether the transport times out every read by the HTTP read timeout.
+    """
+
+    stall_timeout: float | None = None
+    stream_timeout: float | None = None
+    recover: bool = True
+    max_recoveries: int = 3
+    on_malformed: MalformedPolicy = "raise"
+    max_event_size: int = DEFAULT_MAX_EVENT_SIZE
+    reads_bounded: bool = True
+
+    def decoder(self) -> EventDecoder:
+        """Return a new event decoder with these settings."""
+        return EventDecoder(on_malformed=self.on_malformed, max_event_size=self.max_event_size)
+
+    def for_call(
+        self, stall_timeout: float | None | NotGiven, stream_timeout: float | None | NotGiven
+    ) -> ReplySettings:
+        """Return these settings with one call's time limits (``NOT_GIVEN``: the client's)."""
+        if isinstance(stall_timeout, NotGiven) and isinstance(stream_timeout, NotGiven):
+            return self
+        return attrs.evolve(
+            self,
+            stall_timeout=self.stall_timeout if isinstance(stall_timeout, NotGiven) else stall_timeout,
+            stream_timeout=self.stream_timeout if isinstance(stream_timeout, NotGiven) else stream_timeout,
+        )  # fmt: skip

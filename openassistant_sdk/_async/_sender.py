@@ -26,9 +26,11 @@ from openassistant_sdk._exceptions import (
 from openassistant_sdk._flow import ReplyFlow
 from openassistant_sdk._logging import logger
 from openassistant_sdk._models import TokenPair
-from openassistant_sdk._requests import RequestSpec, routes_for
+from openassistant_sdk._reply import ReplySettings
+from openassistant_sdk._requests import RequestSpec
 from openassistant_sdk._responses import body_limit, parse_json_body
 from openassistant_sdk._retry import Attempts, Next, redact
+from openassistant_sdk._routes import routes_for
 
 from . import _primitives as primitives
 from ._http import HTTPX_ERRORS, build_request, raise_translated, read_body
@@ -109,6 +111,19 @@ class AsyncSender:
         self.live: weakref.WeakSet[Any] = weakref.WeakSet()  # replies not yet shut down
         self.closed = False
         self._login_lock = primitives.Lock()
+
+    def reply_settings(self) -> ReplySettings:
+        """How this client reads its replies (before a call's own time limits)."""
+        options = self.options
+        return ReplySettings(
+            stall_timeout=options.stall_timeout,
+            stream_timeout=options.stream_timeout,
+            recover=options.recover,
+            max_recoveries=options.max_recoveries,
+            on_malformed=options.on_malformed,
+            max_event_size=options.max_event_size,
+            reads_bounded=self.reads_bounded,
+        )
 
     def check_open(self) -> None:
         """Raise if the client is closed."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -20,7 +20,6 @@ from openassistant_sdk._actions import Cleanup
 from openassistant_sdk._auth import TrustedClient
 from openassistant_sdk._config import NOT_GIVEN, ClientOptions, NotGiven, changed_options, resolve
 from openassistant_sdk._exceptions import APITimeoutError, CleanupWarning
-from openassistant_sdk._flow import ReplyFlow
 from openassistant_sdk._logging import setup_from_env
 from openassistant_sdk._models import (
     ChatInfo,
@@ -29,18 +28,16 @@ from openassistant_sdk._models import (
     ModelConfig,
     SamplingParameters,
     TokenPair,
-    parse_list,
 )
-from openassistant_sdk._prompt import ChatMessage, format_prompt
 from openassistant_sdk._retry import RetryPolicy
 from openassistant_sdk._sse import MalformedPolicy
-from openassistant_sdk._turns import Thread, merge_sampling, sampling_overrides
+from openassistant_sdk._values import parse_list
 
 from . import _primitives as primitives
 from ._chat import Chat, ChatContext
 from ._http import DEFAULT_TIMEOUT, ShardedTransport, make_timeout, sharding_is_safe
+from ._oneshot import _OneShot
 from ._sender import Sender
-from ._stream import EventStream, Reply, ReplyStream
 
 if TYPE_CHECKING:
     from http.cookiejar import CookieJar
@@ -48,7 +45,7 @@ if TYPE_CHECKING:
 __all__ = ["Client"]
 
 
-class Client:
+class Client(_OneShot):
     """The Open Assistant client for the website or the inference server API.
 
     Use it as a context manager, or call ``close`` when done. Every argument left out
@@ -418,129 +415,3 @@ class Client:
         pair = self._sender.json(credentials.login_spec(), TokenPair.from_json)
         credentials.accept_login(pair)
         return pair
-
-    # -- one-shot calls (the seed's five steps) --------------------------------------------------
-
-    def stream(
-        self,
-        messages: Sequence[ChatMessage],
-        *,
-        model: str | None = None,
-        sampling: SamplingParameters | None = None,
-        top_k: int | None | NotGiven = NOT_GIVEN,
-        top_p: float | None | NotGiven = NOT_GIVEN,
-        typical_p: float | None | NotGiven = NOT_GIVEN,
-        temperature: float | None | NotGiven = NOT_GIVEN,
-        repetition_penalty: float | None | NotGiven = NOT_GIVEN,
-        max_new_tokens: int | None | NotGiven = NOT_GIVEN,
-        system_prompt: str | None = None,
-        stall_timeout: float | None | NotGiven = NOT_GIVEN,
-        stream_timeout: float | None | NotGiven = NOT_GIVEN,
-    ) -> ReplyStream:
-        """Stream a reply to ``messages`` in a new chat that is deleted afterwards.
-
-        Creates a chat, posts the messages formatted into one prompt, posts the assistant
-        message, streams its tokens and deletes the chat, whatever happens. The requests start
-        on first iteration or on entering ``with``.
-
-        Raises:
-            ValueError: The messages or sampling parameters are invalid.
-        """
-        reply = self._one_shot(messages, model, sampling, locals())
-        return ReplyStream(reply)
-
-    def events(
-        self,
-        messages: Sequence[ChatMessage],
-        *,
-        model: str | None = None,
-        sampling: SamplingParameters | None = None,
-        top_k: int | None | NotGiven = NOT_GIVEN,
-        top_p: float | None | NotGiven = NOT_GIVEN,
-        typical_p: float | None | NotGiven = NOT_GIVEN,
-        temperature: float | None | NotGiven = NOT_GIVEN,
-        repetition_penalty: float | None | NotGiven = NOT_GIVEN,
-        max_new_tokens: int | None | NotGiven = NOT_GIVEN,
-        system_prompt: str | None = None,
-        stall_timeout: float | None | NotGiven = NOT_GIVEN,
-        stream_timeout: float | None | NotGiven = NOT_GIVEN,
-    ) -> EventStream:
-        """Like ``stream``, with typed events instead of text."""
-        reply = self._one_shot(messages, model, sampling, locals())
-        return EventStream(reply)
-
-    def complete(
-        self,
-        messages: Sequence[ChatMessage],
-        *,
-        model: str | None = None,
-        sampling: SamplingParameters | None = None,
-        top_k: int | None | NotGiven = NOT_GIVEN,
-        top_p: float | None | NotGiven = NOT_GIVEN,
-        typical_p: float | None | NotGiven = NOT_GIVEN,
-        temperature: float | None | NotGiven = NOT_GIVEN,
-        repetition_penalty: float | None | NotGiven = NOT_GIVEN,
-        max_new_tokens: int | None | NotGiven = NOT_GIVEN,
-        system_prompt: str | None = None,
-        stall_timeout: float | None | NotGiven = NOT_GIVEN,
-        stream_timeout: float | None | NotGiven = NOT_GIVEN,
-    ) -> str:
-        """Return the whole reply to ``messages`` as one string (the chat is deleted after).
-
-        Raises:
-            GenerationError: The server reported a failed generation.
-        """
-        reply = self._one_shot(messages, model, sampling, locals())
-        parts: list[str] = []
-        with ReplyStream(reply) as stream:
-            for text in stream:
-                parts.append(text)
-        return "".join(parts)
-
-    def _one_shot(
-        self,
-        messages: Sequence[ChatMessage],
-        model: str | None,
-        sampling: SamplingParameters | None,
-        arguments: dict[str, Any],
-    ) -> Reply:
-        self._sender.check_open()
-        return self._reply(
-            None, format_prompt(messages), model, sampling, sampling_overrides(**arguments),
-            {"system_prompt": arguments["system_prompt"]},
-            arguments["stall_timeout"], arguments["stream_timeout"],
-        )  # fmt: skip
-
-    def _reply(
-        self,
-        thread: Thread | None,
-        content: str,
-        model: str | None,
-        sampling: SamplingParameters | None,
-        overrides: dict[str, Any],
-        extra: dict[str, str | None],
-        stall_timeout: float | None | NotGiven,
-        stream_timeout: float | None | NotGiven,
-        *,
-        siblings: list[Reply] | None = None,
-    ) -> Reply:
-        """Make the reply of a chat's thread, or of a one-shot call (``thread`` is None)."""
-        sender = self._sender
-        options = sender.options
-        flow = ReplyFlow(
-            sender.routes,
-            thread,
-            content,
-            model=model or options.model,
-            sampling=merge_sampling(sampling or options.sampling, overrides),
-            extra=extra,
-            stall_timeout=options.stall_timeout if isinstance(stall_timeout, NotGiven) else stall_timeout,
-            stream_timeout=options.stream_timeout if isinstance(stream_timeout, NotGiven) else stream_timeout,
-            recover=options.recover,
-            max_recoveries=options.max_recoveries,
-            on_malformed=options.on_malformed,
-            max_event_size=options.max_event_size,
-            reads_bounded=sender.reads_bounded,
-            clock=primitives.now,
-        )  # fmt: skip
-        return Reply(sender, flow, siblings)

@@ -35,10 +35,13 @@ from openassistant_sdk._actions import (
     PendingDeletion,
     Read,
     Sleep,
+    State,
 )
 from openassistant_sdk._config import NOT_GIVEN
-from openassistant_sdk._flow import PENDING_CHECK, RECOVERY_POLL, ReplyFlow, State
-from openassistant_sdk._requests import InferenceRoutes, WebsiteRoutes
+from openassistant_sdk._flow import ReplyFlow
+from openassistant_sdk._reply import PENDING_CHECK, RECOVERY_POLL, ReplySettings
+from openassistant_sdk._requests import InferenceRoutes
+from openassistant_sdk._routes import WebsiteRoutes
 from openassistant_sdk._turns import Thread, merge_sampling, sampling_overrides
 
 SSE = "text/event-stream; charset=utf-8"
@@ -80,16 +83,16 @@ def final(content: str) -> bytes:
 PENDING = event({"event_type": "pending", "queue_position": 1, "queue_size": 1})
 
 
-def make(thread: Thread | None = None, clock: Clock | None = None, **kwargs: Any) -> ReplyFlow:
-    kwargs.setdefault("stall_timeout", 60.0)
+def make(thread: Thread | None = None, clock: Clock | None = None, **settings: Any) -> ReplyFlow:
+    settings.setdefault("stall_timeout", 60.0)
     return ReplyFlow(
         InferenceRoutes(),
         thread,
         "Hello",
         model="_lorem",
         sampling=SamplingParameters.preset("k50"),
+        settings=ReplySettings(**settings),
         clock=clock or Clock(),
-        **kwargs,
     )
 
 

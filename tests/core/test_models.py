@@ -27,7 +27,8 @@ from openassistant_sdk import (
     TokenPair,
     WorkParameters,
 )
-from openassistant_sdk._models import PRESETS, parse_list
+from openassistant_sdk._sampling import PRESETS
+from openassistant_sdk._values import parse_list
 
 from . import golden
 

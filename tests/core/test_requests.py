@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from openassistant_sdk import RequestSpec, SamplingParameters
-from openassistant_sdk._requests import InferenceRoutes, WebsiteRoutes, routes_for
+from openassistant_sdk._requests import InferenceRoutes
+from openassistant_sdk._routes import WebsiteRoutes, routes_for
 
 from . import golden
 
