@@ -265,7 +265,7 @@ def resolve(
         api=the_api,
         scheme=scheme,
         host=host,
-        model=model or DEFAULT_MODEL,
+        model=model or env.get("OPENASSISTANT_MODEL") or DEFAULT_MODEL,
         sampling=sampling or DEFAULT_SAMPLING,
         retry=policy,
         timeout=timeout,

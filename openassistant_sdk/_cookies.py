@@ -68,9 +68,7 @@ def _from_file(path: str, host: str) -> dict[str, str]:
     try:
         jar.load(ignore_discard=True, ignore_expires=False)
     except (OSError, LoadError) as err:
-        raise MissingCredentialsError(
-            f"cannot read the cookies file {path!r}: {err}", status_code=403
-        ) from err
+        raise MissingCredentialsError(f"cannot read the cookies file {path!r}: {err}") from err
     return _session_cookies(jar, host)
 
 
@@ -145,6 +143,5 @@ def find_session(
         f"no Open Assistant session found for {host}: pass session_token= or cookies=, set "
         "OPENASSISTANT_SESSION_TOKEN, name a cookies.txt (cookies_file= or "
         "OPENASSISTANT_COOKIES_FILE), or log in with a browser and install "
-        "'openassistant-sdk[browser]'",
-        status_code=403,
+        "'openassistant-sdk[browser]'"
     )

@@ -78,6 +78,23 @@ class APITimeoutError(APIConnectionError):
     """A request, a stalled event stream or a whole reply took longer than allowed."""
 
 
+#: What a client without credentials says, before any request: every way in, no guess.
+NO_CREDENTIALS = (
+    "no credentials: for a self-hosted inference server pass debug_user=, token= or "
+    "trusted_client= (or set OPENASSISTANT_DEBUG_USER or OPENASSISTANT_TOKEN, with "
+    "api='inference'); for the website pass session_token= or cookies= (or set "
+    "OPENASSISTANT_SESSION_TOKEN); to try it offline, run `openassistant chat --local` or "
+    "`openassistant serve`"
+)
+
+
+class MissingCredentialsError(OpenAssistantError):
+    """No credentials were given, so nothing was sent; the message lists the ways in.
+
+    Not an ``APIStatusError``: no server answered anything.
+    """
+
+
 class APIStatusError(OpenAssistantError):
     """The server answered with an error status.
 
@@ -116,13 +133,6 @@ class BadRequestError(APIStatusError):
 
 class AuthenticationError(APIStatusError):
     """401 or 403: missing, invalid or expired credentials (docs/protocol.md 1.1, 2.1)."""
-
-
-class MissingCredentialsError(AuthenticationError):
-    """No credentials could be found before any request was sent.
-
-    ``status_code`` is 403, what the website answers a request without a session (1.1).
-    """
 
 
 class NotFoundError(APIStatusError):
@@ -329,6 +339,24 @@ def _hint(status_code: int, operation: str, api: str) -> str:
         return "the inference server answers its rate limit with a 500, docs/protocol.md 5.1"
     if status_code == 403 and api == "website":
         return "the website needs a valid next-auth session token, docs/protocol.md 1.1"
+    if status_code == 404 and operation in _ROUTE_OPERATIONS:
+        # A route every server of that API has: the base URL is not such a server.
+        if api == "website":
+            return (
+                "is base_url an Open Assistant website with chat switched on (docs/protocol.md "
+                "1.1)? The client assumed the website API (/api/chat...); for a self-hosted "
+                "inference server pass api='inference'"
+            )
+        return (
+            "is base_url an Open Assistant inference server? The client assumed the inference "
+            "API (/chats, /auth, /configs); for the website pass api='website'"
+        )
     if status_code == 404 and api == "website":
         return "the website also answers 404 when chat is switched off, docs/protocol.md 1.1"
     return ""
+
+
+# Operations whose route exists on every server of the API, whatever the ids.
+_ROUTE_OPERATIONS = frozenset(
+    {"create_chat", "list_chats", "models", "debug_login", "trusted_login"}
+)

@@ -78,6 +78,7 @@ def transport_error(
     text: str,
     connection: bool = True,
     unsupported: bool = False,
+    base_url: str = "",
 ) -> OpenAssistantError:
     """Return the SDK's error for a request that failed in the transport.
 
@@ -89,6 +90,7 @@ def transport_error(
         text: The transport's message.
         connection: Whether it failed in the connection (otherwise in the HTTP library).
         unsupported: Whether the URL's scheme is not one the transport speaks.
+        base_url: The server the client talks to, named when it cannot be reached.
     """
     where = f"{spec.method} {spec.log_path}"
     if timed_out:
@@ -101,7 +103,16 @@ def transport_error(
     if unsupported:
         return OpenAssistantError(f"unsupported URL for {where}: {text}")
     if connection:
+        hint = ""
+        if kind == "connect" and base_url:
+            hint = (
+                f" (nothing answers at {base_url}: is the server running? `openassistant serve` "
+                "starts a local one; otherwise check base_url)"
+            )
         return APIConnectionError(
-            f"{where} failed: {name}: {text}", method=spec.method, path=spec.log_path, failure=kind
+            f"{where} failed: {name}: {text}{hint}",
+            method=spec.method,
+            path=spec.log_path,
+            failure=kind,
         )
     return OpenAssistantError(f"{where} failed: {name}: {text}")

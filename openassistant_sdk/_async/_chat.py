@@ -38,6 +38,15 @@ class AsyncChatContext:
         self._chat = await self._client.create_chat()
         return self._chat
 
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or not hasattr(AsyncChat, name):
+            raise AttributeError(name)
+        raise AttributeError(
+            f"{type(self).__name__!r} object has no attribute {name!r}: client.chat() makes the "
+            "chat on entering its block (`async with client.chat() as chat:`), which also "
+            "deletes it; or use `chat = await client.create_chat()` and delete it yourself"
+        )
+
     async def __aexit__(
         self,
         exc_type: type[BaseException] | None,

@@ -17,6 +17,7 @@ from openassistant_sdk._actions import Cleanup, PendingDeletion
 from openassistant_sdk._auth import Credentials
 from openassistant_sdk._config import ClientOptions
 from openassistant_sdk._exceptions import (
+    NO_CREDENTIALS,
     APIConnectionError,
     CleanupWarning,
     MissingCredentialsError,
@@ -39,11 +40,6 @@ __all__ = ["AsyncSender", "Leftovers"]
 
 _SETTLE_INTERVAL = 1.0  # queued deletions are looked at before requests this often at most
 _SETTLE_POLL = 0.25  # and this often while closing
-_NO_CREDENTIALS = {
-    "website": "no website session: pass session_token= or cookies=, or set OPENASSISTANT_SESSION_TOKEN",
-    "inference": "no inference-server credentials: pass token=, debug_user= or trusted_client=, "
-    "or set OPENASSISTANT_TOKEN or OPENASSISTANT_DEBUG_USER",
-}
 
 
 _T = TypeVar("_T")
@@ -141,7 +137,7 @@ class AsyncSender:
         """
         self.check_open()
         if spec.authenticated and not self.credentials.has_any:
-            raise MissingCredentialsError(_NO_CREDENTIALS[self.options.api], status_code=403)
+            raise MissingCredentialsError(NO_CREDENTIALS)
         self._bind_loop()
         if self.orphans:
             await self.reap_orphans()
@@ -163,7 +159,7 @@ class AsyncSender:
                     # TrustedClient header too, which httpx does not strip) stay here.
                     response = await self.http.send(request, stream=True, follow_redirects=False)
                 except HTTPX_ERRORS as exc:
-                    raise_translated(spec, exc)
+                    raise_translated(spec, exc, self.options.base_url)
             except APIConnectionError as err:
                 await primitives.sleep(attempts.after_failure(err))
                 continue

@@ -40,6 +40,15 @@ class ChatContext:
         self._chat = self._client.create_chat()
         return self._chat
 
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or not hasattr(Chat, name):
+            raise AttributeError(name)
+        raise AttributeError(
+            f"{type(self).__name__!r} object has no attribute {name!r}: client.chat() makes the "
+            "chat on entering its block (`with client.chat() as chat:`), which also "
+            "deletes it; or use `chat = client.create_chat()` and delete it yourself"
+        )
+
     def __exit__(
         self,
         exc_type: type[BaseException] | None,

@@ -50,8 +50,8 @@ class Client(_OneShot):
 
     Use it as a context manager, or call ``close`` when done. Every argument left out
     comes from the environment (``OPENASSISTANT_BASE_URL``, ``OPENASSISTANT_API``,
-    ``OPENASSISTANT_SESSION_TOKEN``, ``OPENASSISTANT_TOKEN``, ``OPENASSISTANT_DEBUG_USER``,
-    ``OPENASSISTANT_LOG``) or a default.
+    ``OPENASSISTANT_MODEL``, ``OPENASSISTANT_SESSION_TOKEN``, ``OPENASSISTANT_TOKEN``,
+    ``OPENASSISTANT_DEBUG_USER``, ``OPENASSISTANT_LOG``; docs/configuration.md) or a default.
 
     Args:
         base_url: The site (``https://open-assistant.io``) or inference server root.

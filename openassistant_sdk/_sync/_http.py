@@ -92,7 +92,9 @@ def _kind(err: httpx.HTTPError) -> FailureKind:
 HTTPX_ERRORS = (httpx.HTTPError, httpx.InvalidURL)
 
 
-def raise_translated(spec: RequestSpec, err: httpx.HTTPError | httpx.InvalidURL) -> NoReturn:
+def raise_translated(
+    spec: RequestSpec, err: httpx.HTTPError | httpx.InvalidURL, base_url: str = ""
+) -> NoReturn:
     """Raise the SDK's error for an httpx error of ``spec``, from it."""
     foreign = foreign_failure(err)
     if isinstance(err, httpx.InvalidURL):
@@ -107,6 +109,7 @@ def raise_translated(spec: RequestSpec, err: httpx.HTTPError | httpx.InvalidURL)
         text=str(err),
         connection=isinstance(err, (httpx.TransportError, httpx.DecodingError)),
         unsupported=isinstance(err, httpx.UnsupportedProtocol),
+        base_url=base_url,
     ) from err
 
 

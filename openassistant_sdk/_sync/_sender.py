@@ -19,6 +19,7 @@ from openassistant_sdk._actions import Cleanup, PendingDeletion
 from openassistant_sdk._auth import Credentials
 from openassistant_sdk._config import ClientOptions
 from openassistant_sdk._exceptions import (
+    NO_CREDENTIALS,
     APIConnectionError,
     CleanupWarning,
     MissingCredentialsError,
@@ -41,11 +42,6 @@ __all__ = ["Sender", "Leftovers"]
 
 _SETTLE_INTERVAL = 1.0  # queued deletions are looked at before requests this often at most
 _SETTLE_POLL = 0.25  # and this often while closing
-_NO_CREDENTIALS = {
-    "website": "no website session: pass session_token= or cookies=, or set OPENASSISTANT_SESSION_TOKEN",
-    "inference": "no inference-server credentials: pass token=, debug_user= or trusted_client=, "
-    "or set OPENASSISTANT_TOKEN or OPENASSISTANT_DEBUG_USER",
-}
 
 
 _T = TypeVar("_T")
@@ -143,7 +139,7 @@ class Sender:
         """
         self.check_open()
         if spec.authenticated and not self.credentials.has_any:
-            raise MissingCredentialsError(_NO_CREDENTIALS[self.options.api], status_code=403)
+            raise MissingCredentialsError(NO_CREDENTIALS)
         self._bind_loop()
         if self.orphans:
             self.reap_orphans()
@@ -165,7 +161,7 @@ class Sender:
                     # TrustedClient header too, which httpx does not strip) stay here.
                     response = self.http.send(request, stream=True, follow_redirects=False)
                 except HTTPX_ERRORS as exc:
-                    raise_translated(spec, exc)
+                    raise_translated(spec, exc, self.options.base_url)
             except APIConnectionError as err:
                 primitives.sleep(attempts.after_failure(err))
                 continue

@@ -10,7 +10,7 @@ import pytest
 
 from openassistant_sdk import (
     APIConnectionError,
-    AuthenticationError,
+    APIStatusError,
     CleanupWarning,
     ErrorEvent,
     GenerationError,
@@ -465,9 +465,13 @@ async def test_an_error_text_quoting_a_secret_is_scrubbed_everywhere(
 
 async def test_missing_credentials_fail_before_any_request(make: Any, fake: FakeOA) -> None:
     client = make(debug_user=None, api="inference")
-    with pytest.raises(MissingCredentialsError, match="debug_user="):
+    with pytest.raises(MissingCredentialsError) as info:
         await call(client.create_chat())
-    assert isinstance(MissingCredentialsError("x", status_code=403), AuthenticationError)
+    # Every way in, for both APIs and offline, and no invented status: nothing answered.
+    for way in ("debug_user=", "token=", "trusted_client=", "session_token=", "cookies="):
+        assert way in str(info.value)
+    assert "openassistant chat --local" in str(info.value)
+    assert not isinstance(info.value, APIStatusError)
     assert [model.name for model in await call(client.models())] == []
     assert fake.ops() == ["models"]
 

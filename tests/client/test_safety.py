@@ -9,11 +9,13 @@ import httpx
 import pytest
 
 from openassistant_sdk import (
+    APIConnectionError,
     AsyncClient,
     AuthenticationError,
     Client,
     GenerationError,
     InvalidResponseError,
+    NotFoundError,
     OpenAssistantError,
     TrustedClient,
 )
@@ -88,3 +90,49 @@ async def test_an_in_stream_error_that_quotes_a_secret_is_scrubbed(make: Any, fa
             await collect(chat.stream("Hi"))
     assert "secret-token" not in str(raised.value)
     assert raised.value.error == "the worker saw ***"
+
+
+@pytest.mark.anyio
+async def test_a_chat_used_without_with_says_how_to_use_it(make: Any, fake: FakeOA) -> None:
+    context = make().chat()
+    with pytest.raises(
+        AttributeError, match=r"has no attribute 'stream'.*client\.chat\(\) makes the chat"
+    ):
+        context.stream("Hi")
+    with pytest.raises(AttributeError, match="create_chat"):
+        context.send("Hi")
+    assert not hasattr(context, "no_such_thing")
+    assert fake.ops() == []  # nothing was sent
+
+
+def test_nothing_listening_names_the_url_and_the_local_server() -> None:
+    import socket
+
+    with socket.socket() as sock:  # a free port, closed again: nothing listens there
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    client = Client(base_url=f"http://127.0.0.1:{port}", token="t", env={}, max_retries=0)
+    with pytest.raises(APIConnectionError) as raised:
+        client.list_chats()
+    assert f"nothing answers at http://127.0.0.1:{port}" in str(raised.value)
+    assert "openassistant serve" in str(raised.value)
+    client.close()
+
+
+@pytest.mark.parametrize(
+    ("api", "credentials", "assumed"),
+    [
+        ("inference", {"token": "t"}, "inference API"),
+        ("website", {"session_token": "s"}, "website API"),
+    ],
+)
+def test_a_server_without_the_routes_says_which_api_was_assumed(
+    api: str, credentials: dict[str, str], assumed: str
+) -> None:
+    def handle(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(404, json={"detail": "Not Found"})
+
+    http = httpx.Client(transport=httpx.MockTransport(handle))
+    client = Client(base_url="http://a.test", api=api, http_client=http, env={}, **credentials)  # type: ignore[arg-type]
+    with pytest.raises(NotFoundError, match=f"is base_url an Open Assistant .*{assumed}"):
+        client.list_chats()

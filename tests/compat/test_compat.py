@@ -15,7 +15,6 @@ import pytest
 
 from openassistant_sdk import (
     APIConnectionError,
-    AuthenticationError,
     BadRequestError,
     GenerationError,
     MissingCredentialsError,
@@ -202,7 +201,7 @@ def test_browsers_through_browser_cookie3(tmp_path: Path) -> None:
 def test_no_session_anywhere_is_a_clear_authentication_error(tmp_path: Path) -> None:
     with pytest.raises(MissingCredentialsError, match="OPENASSISTANT_SESSION_TOKEN") as info:
         find_session("open-assistant.io", env={}, browser_loader=object())
-    assert isinstance(info.value, AuthenticationError)
+    assert isinstance(info.value, OpenAssistantError)
     with pytest.raises(MissingCredentialsError, match="cannot read"):
         find_session(
             "open-assistant.io", cookies_file=str(tmp_path / "missing.txt"), env={}, browsers=False

@@ -329,3 +329,12 @@ def test_client_options_is_public() -> None:
 
     assert openassistant_sdk.ClientOptions is ClientOptions
     assert "ClientOptions" in openassistant_sdk.__all__
+
+
+def test_the_model_comes_from_the_environment_too() -> None:
+    options, _ = resolve(env={"OPENASSISTANT_MODEL": "echo"})
+    assert options.model == "echo"
+    options, _ = resolve(env={"OPENASSISTANT_MODEL": "echo"}, model="_lorem")
+    assert options.model == "_lorem"  # an argument beats the environment
+    options, _ = resolve(env={})
+    assert options.model == "OA_SFT_Llama_30B_6"

@@ -328,7 +328,8 @@ def test_connection_errors() -> None:
 def test_the_tree() -> None:
     assert issubclass(StreamError, InvalidResponseError)
     assert issubclass(InvalidResponseError, OpenAssistantError)
-    assert issubclass(MissingCredentialsError, AuthenticationError)
+    assert issubclass(MissingCredentialsError, OpenAssistantError)
+    assert not issubclass(MissingCredentialsError, APIStatusError)  # nothing answered
     for cls in (APIConnectionError, APIStatusError, GenerationError, InvalidResponseError):
         assert issubclass(cls, OpenAssistantError)
     assert issubclass(OpenAssistantError, Exception)
