@@ -10,6 +10,7 @@ from typing import Any
 
 import attrs
 
+from ._config import CallOptions
 from ._models import ChatInfo, Message
 from ._requests import RequestSpec, Routes
 
@@ -57,6 +58,7 @@ class Call:
 
     spec: RequestSpec
     shield: bool = False
+    options: CallOptions | None = None
 
 
 @attrs.frozen
@@ -65,6 +67,7 @@ class OpenStream:
 
     spec: RequestSpec
     read_timeout: float | None
+    options: CallOptions | None = None
 
 
 @attrs.frozen

@@ -256,10 +256,7 @@ def resolve(
     recoveries = untyped["max_recoveries"]
     if isinstance(recoveries, bool) or not isinstance(recoveries, int) or recoveries < 0:
         raise ValueError(f"max_recoveries must be an integer >= 0, not {max_recoveries!r}")
-    extra = tuple((str(k), str(v)) for k, v in (headers or {}).items())
-    for name, value in extra:
-        if any(c in name + value for c in "\r\n\0"):
-            raise ValueError(f"header {name!r} contains a line break")
+    extra = _checked_headers(headers)
     options = ClientOptions(
         base_url=url,
         api=the_api,
@@ -332,3 +329,42 @@ def request_headers(
         for name, value in credentials.headers():
             headers[name.lower()] = (name, value)
     return list(headers.values())
+
+
+@attrs.frozen
+class CallOptions:
+    """One call's own options, on top of the client's.
+
+    Attributes:
+        timeout: The call's requests' timeout: seconds, an ``httpx.Timeout`` or ``None`` (no
+            limit); ``NOT_GIVEN``: the client's.
+        headers: Extra headers for the call's requests (they replace the client's of the same
+            name; the credentials still replace them).
+    """
+
+    timeout: Any = NOT_GIVEN
+    headers: tuple[tuple[str, str], ...] = attrs.field(default=(), repr=_header_names)
+
+    @classmethod
+    def of(cls, timeout: Any, extra_headers: Mapping[str, str] | None) -> CallOptions | None:
+        """Return the options a call was given, or ``None`` when it was given none.
+
+        Raises:
+            ValueError: A header carries a line break.
+        """
+        if isinstance(timeout, NotGiven) and not extra_headers:
+            return None
+        headers = _checked_headers(extra_headers)
+        return cls(timeout=timeout, headers=headers)
+
+    def apply(self, spec: RequestSpec) -> RequestSpec:
+        """Return ``spec`` with this call's extra headers."""
+        return attrs.evolve(spec, headers=spec.headers + self.headers) if self.headers else spec
+
+
+def _checked_headers(headers: Mapping[str, str] | None) -> tuple[tuple[str, str], ...]:
+    extra = tuple((str(k), str(v)) for k, v in (headers or {}).items())
+    for name, value in extra:
+        if any(c in name + value for c in "\r\n\0"):
+            raise ValueError(f"header {name!r} contains a line break")
+    return extra

@@ -52,6 +52,7 @@ from ._actions import (
     Sleep,
     State,
 )
+from ._config import CallOptions
 from ._events import ErrorEvent, Event
 from ._exceptions import (
     APIConnectionError,
@@ -98,6 +99,7 @@ class ReplyFlow:
         extra: Optional assistant-message fields (``system_prompt``, ``user_profile``,
             ``user_response_instructions``); ``None`` values are not sent.
         settings: Time limits, recovery and decoding (the client's, with the call's limits).
+        options: The call's own timeout and headers, for each of its requests.
         clock: Monotonic seconds.
     """
 
@@ -111,6 +113,7 @@ class ReplyFlow:
         sampling: SamplingParameters,
         extra: Mapping[str, str | None] | None = None,
         settings: ReplySettings = ReplySettings(),  # noqa: B008 - frozen, so shared safely
+        options: CallOptions | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.routes = routes
@@ -120,6 +123,7 @@ class ReplyFlow:
         self.sampling = sampling
         self.extra = dict(extra or {})
         self.settings = settings
+        self.options = options
         self.timers = ReplyTimers(settings.stall_timeout, settings.stream_timeout, clock)
         self._decoder = self.settings.decoder()
         self._clock = clock
@@ -332,7 +336,7 @@ class ReplyFlow:
 
     def _call(self, purpose: _Purpose, spec: RequestSpec, state: State, shield: bool) -> None:
         self._purpose, self._spec, self.state = purpose, spec, state
-        self._actions.append(Call(spec, shield))
+        self._actions.append(Call(spec, shield, self.options))
 
     def _answered(self) -> tuple[_Purpose, RequestSpec]:
         purpose, spec = self._purpose, self._spec
@@ -371,7 +375,7 @@ class ReplyFlow:
         spec = self.routes.events(self.chat_id, self.assistant_message.id)
         self._purpose, self._spec = "open", spec
         self.state = State.RECOVERING if self.tracker.recovering else State.OPENING
-        self._actions.append(OpenStream(spec, self.timers.read_timeout()))
+        self._actions.append(OpenStream(spec, self.timers.read_timeout(), self.options))
 
     def _read_action(self) -> Read:
         if not self.timed:

@@ -16,7 +16,14 @@ import httpx
 
 from openassistant_sdk._actions import Cleanup
 from openassistant_sdk._auth import TrustedClient
-from openassistant_sdk._config import NOT_GIVEN, ClientOptions, NotGiven, changed_options, resolve
+from openassistant_sdk._config import (
+    NOT_GIVEN,
+    CallOptions,
+    ClientOptions,
+    NotGiven,
+    changed_options,
+    resolve,
+)
 from openassistant_sdk._exceptions import APITimeoutError, CleanupWarning
 from openassistant_sdk._logging import setup_from_env
 from openassistant_sdk._models import (
@@ -41,6 +48,11 @@ if TYPE_CHECKING:
     from http.cookiejar import CookieJar
 
 __all__ = ["AsyncClient"]
+
+#: A call's ``timeout=``: seconds, an ``httpx.Timeout``, or ``None`` for no limit.
+Timeout = float | httpx.Timeout | None
+#: A call's ``extra_headers=``.
+Headers = Mapping[str, str] | None
 
 
 class AsyncClient(_AsyncOneShot):
@@ -307,32 +319,46 @@ class AsyncClient(_AsyncOneShot):
         """
         return AsyncChatContext(self)
 
-    async def create_chat(self) -> AsyncChat:
-        """Create a chat; it is itself a context manager that deletes it on exit."""
-        return AsyncChat(self, await self._create_chat_info())
+    async def create_chat(
+        self, *, timeout: Timeout | NotGiven = NOT_GIVEN, extra_headers: Headers = None
+    ) -> AsyncChat:
+        """Create a chat; it is itself a context manager that deletes it on exit.
 
-    async def _create_chat_info(self) -> ChatInfo:
+        Every call of the chat API takes ``timeout=`` (this call's requests' timeout instead
+        of the client's) and ``extra_headers=`` (headers for this call only).
+        """
+        return AsyncChat(self, await self._create_chat_info(CallOptions.of(timeout, extra_headers)))
+
+    async def _create_chat_info(self, options: CallOptions | None = None) -> ChatInfo:
         # Shielded: cut short half-way, the chat would exist on the server with nobody knowing
         # its id. An interruption held back until the end (Ctrl-C in blocking code) arrives
         # with the chat known: it is deleted before the interruption goes on. The request's
         # own timeouts bound the wait.
+        sender = self._sender
         info: ChatInfo | None = None
         try:
             with primitives.ShieldCancellation(None):
-                info = await self._sender.json(
-                    self._sender.routes.create_chat(), ChatInfo.from_json
-                )
+                info = await sender.json(sender.routes.create_chat(), ChatInfo.from_json, options)
         except BaseException:
             if info is not None:
-                await self._sender.release(Cleanup(drain=False, delete=info.id))
+                await sender.release(Cleanup(drain=False, delete=info.id))
             raise
         if info is None:  # a shield without a bound never cuts the request short
             raise APITimeoutError("creating a chat was cut short")
         return info
 
-    async def get_chat(self, chat_id: str) -> ChatInfo:
+    async def get_chat(
+        self,
+        chat_id: str,
+        *,
+        timeout: Timeout | NotGiven = NOT_GIVEN,
+        extra_headers: Headers = None,
+    ) -> ChatInfo:
         """Return a chat with all its messages (every branch, oldest first)."""
-        return await self._sender.json(self._sender.routes.get_chat(chat_id), ChatInfo.from_json)
+        spec = self._sender.routes.get_chat(chat_id)
+        return await self._sender.json(
+            spec, ChatInfo.from_json, CallOptions.of(timeout, extra_headers)
+        )
 
     async def list_chats(
         self,
@@ -341,12 +367,16 @@ class AsyncClient(_AsyncOneShot):
         after: str | None = None,
         before: str | None = None,
         include_hidden: bool = False,
+        timeout: Timeout | NotGiven = NOT_GIVEN,
+        extra_headers: Headers = None,
     ) -> ChatPage:
         """Return one page of chats, newest first (``next`` is the cursor for older ones)."""
         spec = self._sender.routes.list_chats(
             limit=limit, after=after, before=before, include_hidden=include_hidden
         )
-        return await self._sender.json(spec, ChatPage.from_json)
+        return await self._sender.json(
+            spec, ChatPage.from_json, CallOptions.of(timeout, extra_headers)
+        )
 
     async def iter_chats(
         self, *, include_hidden: bool = False, page_size: int | None = None
@@ -374,6 +404,8 @@ class AsyncClient(_AsyncOneShot):
         hidden: bool | None = None,
         allow_data_use: bool | None = None,
         active_thread_tail_message_id: str | None = None,
+        timeout: Timeout | NotGiven = NOT_GIVEN,
+        extra_headers: Headers = None,
     ) -> None:
         """Change a chat's title, visibility or data-use flag (``None`` leaves a field)."""
         changes = {
@@ -382,26 +414,59 @@ class AsyncClient(_AsyncOneShot):
             "allow_data_use": allow_data_use,
             "active_thread_tail_message_id": active_thread_tail_message_id,
         }
-        await self._sender.send(self._sender.routes.update_chat(chat_id, changes))
+        spec = self._sender.routes.update_chat(chat_id, changes)
+        await self._sender.send(spec, options=CallOptions.of(timeout, extra_headers))
 
-    async def delete_chat(self, chat_id: str) -> None:
-        """Delete a chat and its messages."""
-        await self._sender.send(self._sender.routes.delete_chat(chat_id))
+    async def delete_chat(
+        self,
+        chat_id: str,
+        *,
+        timeout: Timeout | NotGiven = NOT_GIVEN,
+        extra_headers: Headers = None,
+    ) -> None:
+        """Delete a chat and its messages.
 
-    async def get_message(self, chat_id: str, message_id: str) -> Message:
+        Unlike leaving ``client.chat()``, this sends the DELETE at once: do not delete a chat
+        whose reply is still being generated (docs/chats.md).
+        """
+        spec = self._sender.routes.delete_chat(chat_id)
+        await self._sender.send(spec, options=CallOptions.of(timeout, extra_headers))
+
+    async def get_message(
+        self,
+        chat_id: str,
+        message_id: str,
+        *,
+        timeout: Timeout | NotGiven = NOT_GIVEN,
+        extra_headers: Headers = None,
+    ) -> Message:
         """Return one message of a chat."""
         spec = self._sender.routes.get_message(chat_id, message_id)
-        return await self._sender.json(spec, Message.from_json)
+        return await self._sender.json(
+            spec, Message.from_json, CallOptions.of(timeout, extra_headers)
+        )
 
-    async def vote(self, chat_id: str, message_id: str, score: Literal[-1, 0, 1]) -> None:
+    async def vote(
+        self,
+        chat_id: str,
+        message_id: str,
+        score: Literal[-1, 0, 1],
+        *,
+        timeout: Timeout | NotGiven = NOT_GIVEN,
+        extra_headers: Headers = None,
+    ) -> None:
         """Rate an assistant message: -1, 0 or 1."""
-        await self._sender.send(self._sender.routes.vote(chat_id, message_id, score))
+        spec = self._sender.routes.vote(chat_id, message_id, score)
+        await self._sender.send(spec, options=CallOptions.of(timeout, extra_headers))
 
-    async def models(self) -> list[ModelConfig]:
+    async def models(
+        self, *, timeout: Timeout | NotGiven = NOT_GIVEN, extra_headers: Headers = None
+    ) -> list[ModelConfig]:
         """Return the model configs the server offers, each with its sampling presets."""
         return await self._sender.json(
             self._sender.routes.models(),
             lambda data: parse_list(data, ModelConfig.from_json, "model configs"),
+            CallOptions.of(timeout, extra_headers),
         )
 
     async def login(self) -> TokenPair:

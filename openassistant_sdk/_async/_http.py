@@ -50,12 +50,17 @@ def build_request(
     spec: RequestSpec,
     *,
     read_timeout: float | None = None,
+    timeout: httpx.Timeout | None = None,
 ) -> httpx.Request:
-    """Build the ``httpx.Request`` for a spec, with the client's headers and credentials."""
-    timeout: Any = httpx.USE_CLIENT_DEFAULT
+    """Build the ``httpx.Request`` for a spec, with the client's headers and credentials.
+
+    ``timeout`` is the call's or the client's own (the http client's when None); an event
+    stream reads with ``read_timeout`` instead.
+    """
+    chosen: Any = timeout or httpx.USE_CLIENT_DEFAULT
     if spec.stream:
-        base = http.timeout
-        timeout = httpx.Timeout(
+        base = timeout or http.timeout
+        chosen = httpx.Timeout(
             connect=base.connect, read=read_timeout, write=base.write, pool=base.pool
         )
     return http.build_request(
@@ -64,7 +69,7 @@ def build_request(
         params=list(spec.params) if spec.params else None,
         headers=request_headers(options, credentials, spec),
         json=spec.json if spec.has_body else None,
-        timeout=timeout,
+        timeout=chosen,
     )
 
 

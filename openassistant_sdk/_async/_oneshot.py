@@ -6,10 +6,12 @@ as one prompt, the reply is streamed, and the chat is deleted (once its reply ha
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from openassistant_sdk._config import NOT_GIVEN, NotGiven
+import httpx
+
+from openassistant_sdk._config import NOT_GIVEN, CallOptions, NotGiven
 from openassistant_sdk._flow import ReplyFlow
 from openassistant_sdk._models import SamplingParameters
 from openassistant_sdk._prompt import ChatMessage, format_prompt
@@ -44,6 +46,8 @@ class _AsyncOneShot:
         system_prompt: str | None = None,
         stall_timeout: float | None | NotGiven = NOT_GIVEN,
         stream_timeout: float | None | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> AsyncReplyStream:
         """Stream a reply to ``messages`` in a new chat that is deleted afterwards.
 
@@ -72,6 +76,8 @@ class _AsyncOneShot:
         system_prompt: str | None = None,
         stall_timeout: float | None | NotGiven = NOT_GIVEN,
         stream_timeout: float | None | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> AsyncEventStream:
         """Like ``stream``, with typed events instead of text."""
         reply = self._one_shot(messages, model, sampling, locals())
@@ -92,6 +98,8 @@ class _AsyncOneShot:
         system_prompt: str | None = None,
         stall_timeout: float | None | NotGiven = NOT_GIVEN,
         stream_timeout: float | None | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> str:
         """Return the whole reply to ``messages`` as one string (the chat is deleted after).
 
@@ -117,6 +125,7 @@ class _AsyncOneShot:
             None, format_prompt(messages), model, sampling, sampling_overrides(**arguments),
             {"system_prompt": arguments["system_prompt"]},
             arguments["stall_timeout"], arguments["stream_timeout"],
+            call_options=CallOptions.of(arguments["timeout"], arguments["extra_headers"]),
         )  # fmt: skip
 
     def _reply(
@@ -131,6 +140,7 @@ class _AsyncOneShot:
         stream_timeout: float | None | NotGiven,
         *,
         siblings: list[AsyncReply] | None = None,
+        call_options: CallOptions | None = None,
     ) -> AsyncReply:
         """Make the reply of a chat's thread, or of a one-shot call (``thread`` is None)."""
         sender = self._sender
@@ -143,6 +153,7 @@ class _AsyncOneShot:
             sampling=merge_sampling(sampling or options.sampling, overrides),
             extra=extra,
             settings=sender.reply_settings().for_call(stall_timeout, stream_timeout),
+            options=call_options,
             clock=primitives.now,
         )
         return AsyncReply(sender, flow, siblings)

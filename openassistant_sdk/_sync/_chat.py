@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import contextlib
 import warnings
+from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
+import httpx
+
 from openassistant_sdk._actions import Cleanup
-from openassistant_sdk._config import NOT_GIVEN, NotGiven
+from openassistant_sdk._config import NOT_GIVEN, CallOptions, NotGiven
 from openassistant_sdk._exceptions import (
     APITimeoutError,
     CleanupWarning,
@@ -168,6 +171,8 @@ class Chat:
         user_response_instructions: str | None = None,
         stall_timeout: float | None | NotGiven = NOT_GIVEN,
         stream_timeout: float | None | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> ReplyStream:
         """Send ``content`` and stream the reply's text.
 
@@ -197,6 +202,8 @@ class Chat:
         user_response_instructions: str | None = None,
         stall_timeout: float | None | NotGiven = NOT_GIVEN,
         stream_timeout: float | None | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> EventStream:
         """Send ``content`` and stream the reply as typed events.
 
@@ -221,6 +228,8 @@ class Chat:
         user_response_instructions: str | None = None,
         stall_timeout: float | None | NotGiven = NOT_GIVEN,
         stream_timeout: float | None | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> Message:
         """Send ``content`` and wait for the complete reply.
 
@@ -254,4 +263,5 @@ class Chat:
         return self._client._reply(
             self._thread, content, model, sampling, sampling_overrides(**arguments), extra,
             arguments["stall_timeout"], arguments["stream_timeout"], siblings=self._replies,
+            call_options=CallOptions.of(arguments["timeout"], arguments["extra_headers"]),
         )  # fmt: skip

@@ -8,10 +8,12 @@ as one prompt, the reply is streamed, and the chat is deleted (once its reply ha
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from openassistant_sdk._config import NOT_GIVEN, NotGiven
+import httpx
+
+from openassistant_sdk._config import NOT_GIVEN, CallOptions, NotGiven
 from openassistant_sdk._flow import ReplyFlow
 from openassistant_sdk._models import SamplingParameters
 from openassistant_sdk._prompt import ChatMessage, format_prompt
@@ -46,6 +48,8 @@ class _OneShot:
         system_prompt: str | None = None,
         stall_timeout: float | None | NotGiven = NOT_GIVEN,
         stream_timeout: float | None | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> ReplyStream:
         """Stream a reply to ``messages`` in a new chat that is deleted afterwards.
 
@@ -74,6 +78,8 @@ class _OneShot:
         system_prompt: str | None = None,
         stall_timeout: float | None | NotGiven = NOT_GIVEN,
         stream_timeout: float | None | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> EventStream:
         """Like ``stream``, with typed events instead of text."""
         reply = self._one_shot(messages, model, sampling, locals())
@@ -94,6 +100,8 @@ class _OneShot:
         system_prompt: str | None = None,
         stall_timeout: float | None | NotGiven = NOT_GIVEN,
         stream_timeout: float | None | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> str:
         """Return the whole reply to ``messages`` as one string (the chat is deleted after).
 
@@ -119,6 +127,7 @@ class _OneShot:
             None, format_prompt(messages), model, sampling, sampling_overrides(**arguments),
             {"system_prompt": arguments["system_prompt"]},
             arguments["stall_timeout"], arguments["stream_timeout"],
+            call_options=CallOptions.of(arguments["timeout"], arguments["extra_headers"]),
         )  # fmt: skip
 
     def _reply(
@@ -133,6 +142,7 @@ class _OneShot:
         stream_timeout: float | None | NotGiven,
         *,
         siblings: list[Reply] | None = None,
+        call_options: CallOptions | None = None,
     ) -> Reply:
         """Make the reply of a chat's thread, or of a one-shot call (``thread`` is None)."""
         sender = self._sender
@@ -145,6 +155,7 @@ class _OneShot:
             sampling=merge_sampling(sampling or options.sampling, overrides),
             extra=extra,
             settings=sender.reply_settings().for_call(stall_timeout, stream_timeout),
+            options=call_options,
             clock=primitives.now,
         )
         return Reply(sender, flow, siblings)

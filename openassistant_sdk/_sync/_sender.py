@@ -17,7 +17,7 @@ import httpx
 
 from openassistant_sdk._actions import Cleanup, PendingDeletion
 from openassistant_sdk._auth import Credentials
-from openassistant_sdk._config import ClientOptions
+from openassistant_sdk._config import CallOptions, ClientOptions, NotGiven
 from openassistant_sdk._exceptions import (
     NO_CREDENTIALS,
     APIConnectionError,
@@ -36,7 +36,7 @@ from openassistant_sdk._retry import Attempts, Next, redact
 from openassistant_sdk._routes import routes_for
 
 from . import _primitives as primitives
-from ._http import HTTPX_ERRORS, build_request, raise_translated, read_body
+from ._http import HTTPX_ERRORS, build_request, make_timeout, raise_translated, read_body
 
 __all__ = ["Sender", "Leftovers"]
 
@@ -132,11 +132,22 @@ class Sender:
         """Keep the credentials out of an error (the core's one scrubber)."""
         return redact(error, self.credentials.secrets())
 
-    def send(self, spec: RequestSpec, *, read_timeout: float | None = None) -> httpx.Response:
-        """Send one request; return its successful response.
+    def send(
+        self,
+        spec: RequestSpec,
+        *,
+        read_timeout: float | None = None,
+        options: CallOptions | None = None,
+    ) -> httpx.Response:
+        """Send one request, with a call's own options; return its successful response.
 
         A stream request's response comes back unread; any other is read and closed.
         """
+        timeout = self.timeout
+        if options is not None:
+            spec = options.apply(spec)
+            if not isinstance(options.timeout, NotGiven):
+                timeout = make_timeout(options.timeout)
         self.check_open()
         if spec.authenticated and not self.credentials.has_any:
             raise MissingCredentialsError(NO_CREDENTIALS)
@@ -150,10 +161,13 @@ class Sender:
             if spec.authenticated:
                 self.ensure_login()
             request = build_request(
-                self.http, self.options, self.credentials, spec, read_timeout=read_timeout
+                self.http,
+                self.options,
+                self.credentials,
+                spec,
+                read_timeout=read_timeout,
+                timeout=timeout,
             )
-            if self.timeout is not None and not spec.stream:
-                request.extensions["timeout"] = self.timeout.as_dict()
             attempts.begin()
             try:
                 try:
@@ -186,9 +200,14 @@ class Sender:
             elif step is Next.RETRY:
                 primitives.sleep(attempts.delay)
 
-    def json(self, spec: RequestSpec, parse: Callable[[Any], _T] = _as_is) -> _T:
+    def json(
+        self,
+        spec: RequestSpec,
+        parse: Callable[[Any], _T] = _as_is,
+        options: CallOptions | None = None,
+    ) -> _T:
         """Send a request and return its JSON answer, parsed by ``parse``."""
-        response = self.send(spec)
+        response = self.send(spec, options=options)
         try:
             return parse(
                 parse_json_body(

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from openassistant_sdk._actions import Call, CloseStream, Finished, OpenStream, Read, Sleep
+from openassistant_sdk._config import CallOptions
 from openassistant_sdk._events import ErrorEvent, Event, TokenEvent
 from openassistant_sdk._exceptions import (
     APIConnectionError,
@@ -140,7 +141,7 @@ class Reply:
         if kind is Call:
             self._call(action)
         elif kind is OpenStream:
-            response = self._send(action.spec, action.read_timeout)
+            response = self._send(action.spec, action.options, action.read_timeout)
             if response is None:
                 return
             self._leftovers.response = response
@@ -158,19 +159,19 @@ class Reply:
 
     def _call(self, action: Call) -> None:
         if not action.shield:
-            self._answer(self._send(action.spec))
+            self._answer(self._send(action.spec, action.options))
             return
         # Never bounded: the request's own timeouts bound it. The answer reaches the flow
         # inside the shield, so an interruption held back until its end finds the chat known
         # (and so released).
         with primitives.ShieldCancellation(None):
-            self._answer(self._send(action.spec))
+            self._answer(self._send(action.spec, action.options))
 
     def _send(
-        self, spec: RequestSpec, read_timeout: float | None = None
+        self, spec: RequestSpec, options: CallOptions | None, read_timeout: float | None = None
     ) -> httpx.Response | None:
         try:
-            return self._sender.send(spec, read_timeout=read_timeout)
+            return self._sender.send(spec, read_timeout=read_timeout, options=options)
         except OpenAssistantError as err:
             self.flow.receive_failure(err)  # raises it, unless it only means "not known"
             return None
