@@ -232,7 +232,7 @@ class ChatRoutes:
         data = validate_body(body, ASSISTANT_MESSAGE, errors)
         raise_if_errors(errors)  # counted by the limiter already (golden 03 #51)
         if core.backend is not None and data["model_config_name"] not in core.served:
-            await core.backend.refresh(core)  # a model the backend got since it was listed
+            await core.backend.refresh(core, force=True)  # a model the backend got since
         model_config = core.model_config(data["model_config_name"])
         try:
             if not user_id:
