@@ -282,3 +282,24 @@ async def _event(writer: asyncio.StreamWriter, data: str) -> None:
 async def _end(writer: asyncio.StreamWriter) -> None:
     writer.write(b"0\r\n\r\n")
     await writer.drain()
+
+
+def main() -> None:
+    """Serve until stdin closes, printing the URL first: `python -m tests.openai_fake 0.001 500`.
+
+    The optional arguments are the seconds between content chunks and a number of `x` tokens
+    to answer every request with; the benchmark runs the fake in its own process this way, as
+    a real model server would be.
+    """
+    import sys
+
+    interval = float(sys.argv[1]) if len(sys.argv) > 1 else 0.0
+    with FakeBackend(token_interval=interval) as fake:
+        if len(sys.argv) > 2:
+            fake.reply = ["x"] * int(sys.argv[2])
+        print(fake.url, flush=True)
+        sys.stdin.read()
+
+
+if __name__ == "__main__":
+    main()
