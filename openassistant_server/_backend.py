@@ -208,8 +208,9 @@ class Backend:
             if self._key:
                 return f"{where} rejected the API key (HTTP {status}: {detail})"
             return f"{where} needs an API key (HTTP {status}: {detail}); pass --backend-api-key"
-        if status == 404 and model is not None and (model not in self.models or "model" in detail):
-            known = ", ".join(self.models) or "none listed"
+        named = model is not None and (model not in self.models or "model" in detail.lower())
+        if status == 404 and named and self.models:  # listed: the URL is right, the model not
+            known = ", ".join(self.models)
             return f"{where} has no model {model!r} (HTTP 404: {detail}); it has: {known}"
         if status == 404:
             return f"{where} answered HTTP 404 ({detail}): is the URL the one ending in /v1?"

@@ -366,6 +366,23 @@ def test_an_unknown_backend_model_says_which_ones_it_has(
     assert error.error.endswith("it has: tiny-chat, other-model")
 
 
+def test_a_url_without_v1_says_so(
+    fake: FakeBackend, make_server: Callable[..., LocalServer]
+) -> None:
+    root = fake.url.removesuffix("/v1")
+    server = make_server(backend=root, aliases={"my-name": "tiny-chat"})
+    _, error = _failure(server)
+    assert error.error.startswith(f"the backend at {root} answered HTTP 404 (Not found: GET ")
+    assert error.error.endswith("is the URL the one ending in /v1?")
+    client = client_of(server)
+    with (
+        client,
+        client.chat() as chat,
+        pytest.raises(GenerationError, match=r"ending in /v1\? \(message state"),
+    ):
+        chat.send("x", model="my-name")  # a model of its own: the same hint
+
+
 # -- leaving and deleting ----------------------------------------------------------------------
 
 
