@@ -304,6 +304,8 @@ class Backend:
                             )
                         done = done or finished
         except httpx.HTTPError as exc:
+            if done:
+                return  # the finish chunk came: what breaks after it (usage, [DONE]) is moot
             if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
                 raise BackendError(self._unreachable(exc)) from None
             if isinstance(exc, httpx.ReadTimeout):

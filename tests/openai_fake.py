@@ -25,7 +25,7 @@ from typing import Any
 __all__ = ["FakeBackend"]
 
 #: What the fake does with a chat completion request.
-MODES = ("ok", "status", "drop", "stall", "midstream_error", "no_done")
+MODES = ("ok", "status", "drop", "stall", "midstream_error", "no_done", "drop_after_finish")
 
 
 class FakeBackend:
@@ -41,7 +41,8 @@ class FakeBackend:
             (close the connection after `fail_after` content chunks, without the chunked
             terminator); `stall` (send nothing more after `fail_after` chunks); `midstream_error`
             (an error chunk after `fail_after` chunks); `no_done` (end cleanly after the
-            content, with neither a finish chunk nor `[DONE]`).
+            content, with neither a finish chunk nor `[DONE]`); `drop_after_finish` (close
+            the connection right after the finish chunk).
         reply: The content deltas to send; None: `"You said: "` and the last user message,
             split into tokens that carry their leading space.
     """
@@ -226,6 +227,10 @@ class FakeBackend:
             await _event(writer, _chunk(model, {"content": token}))
         if self.mode != "no_done":
             await _event(writer, _chunk(model, {}, finish))
+            if self.mode == "drop_after_finish":
+                writer.transport.abort()
+                self.streams_finished += 1
+                return False
             usage = {"prompt_tokens": 9, "completion_tokens": len(tokens), "total_tokens": 9}
             usage["total_tokens"] += len(tokens)
             await _event(writer, json.dumps({**_base(model), "choices": [], "usage": usage}))

@@ -311,6 +311,15 @@ def test_a_backend_failure_ends_the_reply_as_a_failed_worker(
     assert re.fullmatch(says + ".*", error.error), error.error
 
 
+def test_a_stream_that_breaks_after_its_finish_chunk_is_a_complete_reply(
+    fake: FakeBackend, bridge: Callable[..., LocalServer]
+) -> None:
+    fake.mode = "drop_after_finish"
+    server = bridge()
+    with client_of(server) as client:
+        assert client.complete([{"role": "user", "content": "done"}]) == "You said: done"
+
+
 def test_an_unreachable_backend_fails_the_reply_and_the_server_still_starts(
     make_server: Callable[..., LocalServer], caplog: pytest.LogCaptureFixture
 ) -> None:
