@@ -14,6 +14,7 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 
@@ -64,6 +65,7 @@ def run(*, quick: bool) -> list[Row]:
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
+        cwd=Path(__file__).resolve().parent.parent,  # where `tests` is importable
     )
     try:
         assert proc.stdout is not None
