@@ -20,7 +20,7 @@ from importlib import metadata
 
 from ._harness import Row, print_table
 
-BENCHMARKS = ("decoding", "e2e", "concurrency", "connections", "memory", "imports")
+BENCHMARKS = ("decoding", "e2e", "concurrency", "connections", "memory", "imports", "bridge")
 _SERVED = {"e2e", "concurrency", "memory", "connections"}
 _PACKAGES = ("httpx", "httpcore", "h11", "anyio", "attrs", "httpx-sse", "aiohttp", "httpx-aiohttp")
 
@@ -58,6 +58,10 @@ def _run(names: list[str], quick: bool) -> list[Row]:
         results["imports"] = imports.run(quick=quick)
     if "decoding" in names:
         results["decoding"] = decoding.run(quick=quick)
+    if "bridge" in names:
+        from . import bridge
+
+        results["bridge"] = bridge.run(quick=quick)
     if _SERVED & set(names):
         with BenchServer() as server:
             for name, module in (

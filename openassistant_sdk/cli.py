@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NoReturn
 
 import attrs
+import httpx
 
 from ._config import DEFAULT_SAMPLING, NOT_GIVEN
 from ._events import ErrorEvent, Event, MessageEvent, PendingEvent, TokenEvent, UnknownEvent
@@ -38,7 +39,6 @@ from ._version import __version__
 __all__ = ["main"]
 
 PROG = "openassistant"
-LOCAL_MODEL = "_lorem"  # the real default model is not served locally
 SERVER_HINT = "this needs the local server: pip install 'openassistant-sdk[server]'"
 NO_CREDENTIALS = {
     "website": "no website session: pass --session-token or set OPENASSISTANT_SESSION_TOKEN",
@@ -46,7 +46,11 @@ NO_CREDENTIALS = {
     "or set OPENASSISTANT_TOKEN or OPENASSISTANT_DEBUG_USER",
 }
 SAMPLING_FIELDS = tuple(field.name for field in attrs.fields(SamplingParameters))
-_SECRET_VARIABLES = ("OPENASSISTANT_TOKEN", "OPENASSISTANT_SESSION_TOKEN")
+_SECRET_VARIABLES = (
+    "OPENASSISTANT_TOKEN",
+    "OPENASSISTANT_SESSION_TOKEN",
+    "OPENASSISTANT_BACKEND_API_KEY",
+)
 _SECRETS: list[str] = []  # the secrets given as flags, kept out of every message
 
 
@@ -104,7 +108,7 @@ _CONNECTION: tuple[tuple[str, dict[str, Any]], ...] = (
     ("--json", {"action": "store_true", "help": "print one JSON object per line, for scripts"}),
 )
 _GENERATION: tuple[tuple[str, dict[str, Any]], ...] = (
-    ("--model", {"metavar": "NAME", "help": f"model config name (OPENASSISTANT_MODEL; default {DEFAULT_MODEL}, {LOCAL_MODEL} with --local)"}),
+    ("--model", {"metavar": "NAME", "help": f"model config name (OPENASSISTANT_MODEL; default {DEFAULT_MODEL})"}),
     ("--preset", {"metavar": "NAME", "help": "start from a server sampling preset (k50, k50-Creative, ...)"}),
     ("--temperature", {"type": float, "metavar": "T", "help": "sampling temperature, > 0"}),
     ("--top-k", {"type": int, "metavar": "K", "help": "sample from the K likeliest tokens, >= 1"}),
@@ -122,7 +126,29 @@ _SERVE: tuple[tuple[str, dict[str, Any]], ...] = (
     ("--workers", {"type": _count, "metavar": "N", "help": "simulated workers per model (0: messages stay queued)"}),
     ("--rate-limit", {"metavar": "N/SECONDS|off", "help": "assistant messages per user and window (default 20/660)"}),
 )
+_BACKEND: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("--backend", {"metavar": "URL", "help": "an OpenAI-compatible model server's URL ending in /v1 serves the models (OPENASSISTANT_BACKEND)"}),
+    ("--backend-api-key", {"metavar": "KEY", "help": "the backend's API key (OPENASSISTANT_BACKEND_API_KEY)"}),
+    ("--alias", {"action": "append", "metavar": "OA_NAME=BACKEND_MODEL", "help": "serve a model config name with a backend model (repeatable)"}),
+)
 # fmt: on
+
+
+def _backend_config(args: argparse.Namespace) -> dict[str, Any]:
+    """Return the local server's backend fields from the flags, then the environment."""
+    backend = args.backend or os.environ.get("OPENASSISTANT_BACKEND") or None
+    key = args.backend_api_key or os.environ.get("OPENASSISTANT_BACKEND_API_KEY") or None
+    aliases = {}
+    for alias in args.alias or ():
+        name, sep, model = alias.partition("=")
+        if not (sep and name.strip() and model.strip()):
+            raise CLIError(f"--alias must be OA_NAME=BACKEND_MODEL, not {alias!r}", status=2)
+        aliases[name.strip()] = model.strip()
+    if backend is None:
+        if aliases or args.backend_api_key:
+            raise CLIError("--alias and --backend-api-key need --backend", status=2)
+        return {}
+    return {"backend": backend, "backend_api_key": key, "aliases": aliases}
 
 
 def _add(group: Any, options: tuple[tuple[str, dict[str, Any]], ...]) -> None:
@@ -152,13 +178,16 @@ def build_parser() -> argparse.ArgumentParser:
         "prompt", nargs="?", help="the message to send (omit it to chat interactively)"
     )
     _add(chat.add_argument_group("generation"), _GENERATION)
+    _add(chat.add_argument_group("local model server (with --local)"), _BACKEND)
     chat.set_defaults(run=_run_chat)
     models = commands.add_parser(
         "models", parents=[common], help="list the model configs and their presets"
     )
+    _add(models.add_argument_group("local model server (with --local)"), _BACKEND)
     models.set_defaults(run=_run_models)
     serve = commands.add_parser("serve", help="run the local server in the foreground")
     _add(serve, _SERVE)
+    _add(serve.add_argument_group("real models"), _BACKEND)
     serve.set_defaults(run=_run_serve)
     return parser
 
@@ -229,18 +258,35 @@ def _sampling(args: argparse.Namespace) -> SamplingParameters | None:
 def _local_server(args: argparse.Namespace) -> Iterator[str | None]:
     """Yield the URL of a local server started for ``--local``, or None without it."""
     if not args.local:
+        if args.backend or args.alias or args.backend_api_key:
+            raise CLIError("--backend, --backend-api-key and --alias need --local", status=2)
         yield None
         return
     if args.base_url:
         raise CLIError("--local and --base-url exclude each other", status=2)
+    backend = _backend_config(args)
     try:
         from .testing import LocalServer
 
-        server = LocalServer()  # imports the server, and with it the [server] extra
+        server = LocalServer(**backend)  # imports the server, and with it the [server] extra
     except ImportError:
         raise CLIError(SERVER_HINT, status=2) from None
+    except ValueError as err:
+        raise CLIError(str(err), status=2) from None
     with server:
+        if backend:
+            _say_backend_model(server.url, getattr(args, "model", None))
         yield server.url
+
+
+def _say_backend_model(url: str, model: str | None) -> None:
+    """Name, on stderr, the backend model that serves the chosen model config."""
+    name = model or os.environ.get("OPENASSISTANT_MODEL") or DEFAULT_MODEL
+    with httpx.Client(base_url=url, trust_env=False, timeout=30) as http:
+        configs = http.get("/configs/model_configs").json()
+    description = next((c["description"] for c in configs if c["name"] == name), "")
+    if description:
+        _say("note", f"{name} is {description}")
 
 
 def _auth(args: argparse.Namespace, local_url: str | None) -> dict[str, Any]:
@@ -265,7 +311,7 @@ def _connect(args: argparse.Namespace) -> Iterator[Client]:
     model, stall = getattr(args, "model", None), getattr(args, "stall_timeout", None)
     with _local_server(args) as local_url:
         if model is None:
-            model = LOCAL_MODEL if local_url else os.environ.get("OPENASSISTANT_MODEL") or None
+            model = os.environ.get("OPENASSISTANT_MODEL") or None
         try:
             client = Client(
                 **_auth(args, local_url),
@@ -476,6 +522,7 @@ def _run_serve(args: argparse.Namespace) -> int:
         raise CLIError(SERVER_HINT, status=2) from None
     changes = {"token_delay": args.token_delay, "workers": args.workers}
     changes = {name: value for name, value in changes.items() if value is not None}
+    changes.update(_backend_config(args))
     if args.rate_limit is not None:
         changes["rate_limit"] = _rate_limit(args.rate_limit)
     try:
@@ -488,6 +535,8 @@ def _run_serve(args: argparse.Namespace) -> int:
     except OSError as err:
         raise CLIError(f"cannot listen on {url}: {err.strerror or err}") from None
     _write(f"Serving the Open Assistant API (inference and website) on {url}; Ctrl-C stops it\n")
+    if config.backend:
+        _write(f"Models from the backend at {config.backend} (GET {url}/configs/model_configs)\n")
     server.run(host=args.host, port=args.port, config=config)
     return 0
 
@@ -511,7 +560,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return err.status
     except SystemExit as exit_:  # --help and --version
         return exit_.code if isinstance(exit_.code, int) else 0
-    _SECRETS[:] = [s for s in (getattr(args, "token", None), getattr(args, "session_token", None)) if s]  # fmt: skip
+    _SECRETS[:] = [s for s in (getattr(args, "token", None), getattr(args, "session_token", None), getattr(args, "backend_api_key", None)) if s]  # fmt: skip
     if isinstance(sys.stdout, io.TextIOWrapper):
         sys.stdout.reconfigure(errors="replace")  # a reply never dies on the terminal's encoding
     run: Callable[[argparse.Namespace], int] = args.run

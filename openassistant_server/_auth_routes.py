@@ -116,11 +116,18 @@ class AuthRoutes:
 
     async def model_configs(self, request: Request) -> Response:
         """`GET /configs/model_configs`: every served model with the eight presets (4.2)."""
+        core = self.core
+        if core.backend is not None:
+            await core.backend.refresh(core)
         presets = [dict(p) for p in PRESETS]
         return json_response(
             [
-                {"name": name, "description": "", "parameter_configs": presets}
-                for name in self.core.config.listed_models()
+                {
+                    "name": name,
+                    "description": core.model_description(name),
+                    "parameter_configs": presets,
+                }
+                for name in core.listed_models()
             ]
         )
 

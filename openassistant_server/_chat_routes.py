@@ -167,6 +167,7 @@ class ChatRoutes:
         store.delete_chat(chat)
         for message_id in chat.message_ids:
             self.core.message_queues.pop(message_id, None)
+            self.core.cancel_generation(message_id)
         return empty_response(200)
 
     async def update_chat(self, request: Request) -> Response:
@@ -230,6 +231,8 @@ class ChatRoutes:
         errors: ErrorList = []
         data = validate_body(body, ASSISTANT_MESSAGE, errors)
         raise_if_errors(errors)  # counted by the limiter already (golden 03 #51)
+        if core.backend is not None and data["model_config_name"] not in core.served:
+            await core.backend.refresh(core, force=True)  # a model the backend got since
         model_config = core.model_config(data["model_config_name"])
         try:
             if not user_id:

@@ -11,6 +11,7 @@ from typing import Any
 import attrs
 
 __all__ = [
+    "DEFAULT_MODEL",
     "ECHO_MODEL_CONFIG",
     "LOREM_WORDS",
     "PRESETS",
@@ -89,6 +90,9 @@ UPSTREAM_MODEL_CONFIGS: dict[str, ModelConfig] = {
     "OA_SFT_Llama2_70B_10": _mc("OpenAssistant/llama2-70b-oasst-sft-v10", 3072, 4096),
     "OA_SFT_CodeLlama_13B_10": _mc("OpenAssistant/codellama-13b-oasst-sft-v10", 8192, 12288),
 }
+
+#: The model config the SDK and the seed's provider ask for when none is named.
+DEFAULT_MODEL = "OA_SFT_Llama_30B_6"
 
 #: The local server's own no-weights model: it repeats the prompter message.
 ECHO_MODEL_CONFIG = _mc("echo", 1024, 2048)

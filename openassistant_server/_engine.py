@@ -16,6 +16,7 @@ from typing import Any
 import anyio
 import anyio.lowlevel
 
+from ._backend import Backend, is_backend
 from ._data import ECHO_MODEL_CONFIG, UPSTREAM_MODEL_CONFIGS, ModelConfig
 from ._faults import FaultBook
 from ._http import HTTPError
@@ -46,6 +47,8 @@ class ServerCore:
         self.work_queues: dict[str, WorkQueue] = {}
         self.message_queues: dict[str, MessageQueue] = {}
         self.served = config.served_models()
+        #: The bridge to an OpenAI-compatible model server, when `config.backend` is set.
+        self.backend = Backend(config) if config.backend else None
         #: The running `uvicorn.Server`, when the runner attached one.
         self.server: Any = None
         self.closing: anyio.Event | None = None
@@ -60,6 +63,8 @@ class ServerCore:
 
         self.closing = anyio.Event()
         self._token = anyio.lowlevel.current_token()
+        if self.backend is not None:
+            await self.backend.start(self)
         async with anyio.create_task_group() as tg:
             run_workers(self, tg)
             try:
@@ -67,6 +72,8 @@ class ServerCore:
             finally:
                 self.closing.set()
                 tg.cancel_scope.cancel()
+        if self.backend is not None:
+            await self.backend.aclose()
         self._token = None
 
     def begin_shutdown(self) -> None:
@@ -92,15 +99,35 @@ class ServerCore:
                 is not served here, 422 `Model X not found` for an unknown one.
         """
         if name not in self.served:
+            allowed = ",".join(self.listed_models())
             if name in UPSTREAM_MODEL_CONFIGS:
-                allowed = ",".join(self.config.listed_models())
                 raise HTTPError(422, f"Model {name} not in allowed models: {allowed}")
-            raise HTTPError(422, f"Model {name} not found")
+            # Upstream stops at "not found"; naming the choices tells the caller what to do.
+            raise HTTPError(422, f"Model {name} not found; available models: {allowed}")
+        if self.backend is not None and is_backend(self.served[name]):
+            return self.backend.model_config(name, UPSTREAM_MODEL_CONFIGS.get(name))
         if name in UPSTREAM_MODEL_CONFIGS:
             return UPSTREAM_MODEL_CONFIGS[name]
         if name == "echo":
             return ECHO_MODEL_CONFIG
         return ModelConfig(model_id=name)
+
+    def listed_models(self) -> list[str]:
+        """Return the served names in the order `/configs/model_configs` lists them (4.2)."""
+        return self.config.listed_models(self.served)
+
+    def model_description(self, name: str) -> str:
+        """Return a model config's `description`: upstream's `""`, or its backend model."""
+        generator = self.served.get(name)
+        if self.backend is not None and is_backend(generator):
+            assert generator is not None
+            return self.backend.describe(generator)
+        return ""
+
+    def cancel_generation(self, message_id: str) -> None:
+        """Cancel a message's backend request, if one is running (its chat was deleted)."""
+        if self.backend is not None:
+            self.backend.cancel(message_id)
 
     def work_queue(self, compat_hash: str) -> WorkQueue:
         """Return the work queue of a model config (created on first use)."""

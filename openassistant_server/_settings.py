@@ -11,12 +11,15 @@ from typing import Any
 
 import attrs
 
-from ._data import UPSTREAM_MODEL_CONFIGS
+from ._data import DEFAULT_MODEL, UPSTREAM_MODEL_CONFIGS
 
-__all__ = ["GENERATORS", "RateLimit", "ServerConfig"]
+__all__ = ["BACKEND_PREFIX", "GENERATORS", "RateLimit", "ServerConfig"]
 
 #: The built-in generators a model name can be served by (no weights needed).
 GENERATORS = ("lorem", "echo")
+#: Prefix of a generator that is a backend model: `"backend:llama3.2:1b"`; `"backend:"`
+#: alone is the backend's first model.
+BACKEND_PREFIX = "backend:"
 
 
 @attrs.frozen(kw_only=True)
@@ -53,6 +56,19 @@ def _check_aliases(_inst: Any, _attr: Any, value: Mapping[str, str]) -> None:
             )
 
 
+def _check_backend(_inst: Any, _attr: Any, value: str | None) -> None:
+    if value is not None and not value.startswith(("http://", "https://")):
+        raise ValueError(f"backend must be an http:// or https:// URL ending in /v1, not {value!r}")
+
+
+def _check_backend_aliases(inst: Any, _attr: Any, value: Mapping[str, str]) -> None:
+    if value and not inst.backend:
+        raise ValueError("aliases name backend models: they need a backend URL")
+    for name, model in value.items():
+        if not name or not model:
+            raise ValueError(f"an alias is OA_NAME=BACKEND_MODEL, not {name!r}={model!r}")
+
+
 def _opt_ge(minimum: float) -> Any:
     return attrs.validators.optional(attrs.validators.ge(minimum))
 
@@ -63,9 +79,11 @@ class ServerConfig:
 
     Attributes:
         allowed_models: Model config names accepted by `assistant_message`
-            (`ALLOWED_MODEL_CONFIG_NAMES`). `_lorem` and `echo` have built-in generators; an
-            allowed upstream name without a generator is accepted but, as upstream with no
-            worker connected, its messages stay `pending` (4.3).
+            (`ALLOWED_MODEL_CONFIG_NAMES`). Every upstream name is served by the lorem
+            generator and `echo` by the echo one; a name the server does not know is
+            accepted but, as upstream with no worker connected, its messages stay
+            `pending` (4.3). None (the default): all of upstream's model configs and
+            `echo`, or with a `backend` only `_lorem` and `echo` besides the backend's.
         model_aliases: Extra model names served by a built-in generator (`"lorem"` or
             `"echo"`), e.g. ``{"OA_SFT_Llama_30B_6": "echo"}``. They are allowed implicitly and
             carry upstream's model config for that name (4.3).
@@ -101,10 +119,18 @@ class ServerConfig:
         plugin_max_depth: `PLUGIN_MAX_DEPTH`, copied into `work_parameters`.
         admin_routes: Serve the `/_local/...` fault-injection and introspection routes.
         seed: Seed for lorem text and work seeds, for reproducible runs; random when None.
+        backend: Base URL of an OpenAI-compatible model server, ending in `/v1` (llama.cpp's
+            server, Ollama, vLLM, ...). Its models are listed as model configs, and
+            `OA_SFT_Llama_30B_6` is served by its first model; see docs/real-models.md.
+        backend_api_key: Bearer token for the backend; never shown in a repr or a log.
+        aliases: Open Assistant model config name -> backend model id, each served by that
+            backend model (needs `backend`), e.g. ``{"OA_SFT_Llama_30B_6": "llama3.2:1b"}``.
+        backend_timeout: Seconds the backend may stay silent (before its answer or between
+            two chunks) before the reply fails.
     """
 
-    allowed_models: tuple[str, ...] = attrs.field(
-        default=("_lorem", "echo"), converter=_tuple_of_str
+    allowed_models: tuple[str, ...] | None = attrs.field(
+        default=None, converter=attrs.converters.optional(_tuple_of_str)
     )
     model_aliases: Mapping[str, str] = attrs.field(
         factory=dict, converter=_str_mapping, validator=_check_aliases
@@ -133,21 +159,43 @@ class ServerConfig:
     plugin_max_depth: int = 4
     admin_routes: bool = True
     seed: int | None = None
+    backend: str | None = attrs.field(default=None, validator=_check_backend)
+    backend_api_key: str | None = attrs.field(default=None, repr=False)
+    aliases: Mapping[str, str] = attrs.field(
+        factory=dict, converter=_str_mapping, validator=_check_backend_aliases
+    )
+    backend_timeout: float = attrs.field(default=120.0, validator=attrs.validators.gt(0))
 
     def served_models(self) -> dict[str, str | None]:
-        """Return every accepted model name mapped to its generator (None: no worker)."""
+        """Return every accepted model name mapped to its generator (None: no worker).
+
+        A generator is `"lorem"`, `"echo"` or a backend model (`BACKEND_PREFIX` + its id).
+        The backend's own models join at run time, when the server has listed them.
+        """
+        names = self.allowed_models
+        if names is None:
+            names = ("_lorem", "echo") if self.backend else (*UPSTREAM_MODEL_CONFIGS, "echo")
         served: dict[str, str | None] = {}
-        for name in self.allowed_models:
-            served[name] = "lorem" if name == "_lorem" else "echo" if name == "echo" else None
+        for name in names:
+            known = name in UPSTREAM_MODEL_CONFIGS
+            served[name] = "echo" if name == "echo" else "lorem" if known else None
         for name, generator in self.model_aliases.items():
             served[name] = generator
+        if self.backend:
+            if DEFAULT_MODEL not in self.model_aliases:
+                served[DEFAULT_MODEL] = BACKEND_PREFIX  # the backend's first model
+            for name, model in self.aliases.items():
+                served[name] = BACKEND_PREFIX + model
         return served
 
-    def listed_models(self) -> list[str]:
+    def listed_models(self, served: Mapping[str, str | None] | None = None) -> list[str]:
         """Return the accepted names in the order `/configs/model_configs` lists them.
 
         Upstream iterates its own table (4.2); names it does not know follow in config order.
+
+        Args:
+            served: The running server's names (with the backend's); `served_models()` if None.
         """
-        served = self.served_models()
+        served = self.served_models() if served is None else served
         known = [name for name in UPSTREAM_MODEL_CONFIGS if name in served]
         return known + [name for name in served if name not in UPSTREAM_MODEL_CONFIGS]

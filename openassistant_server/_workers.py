@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import anyio
 import anyio.abc
 
+from ._backend import is_backend
 from ._eventsource import encode_data, sse_json
 from ._generators import generate_tokens
 from ._store import Message
@@ -76,6 +77,10 @@ def _prompt_of(core: ServerCore, message: Message) -> str:
 
 
 async def _generate(core: ServerCore, queue: WorkQueue, message: Message) -> None:
+    if core.backend is not None and is_backend(message.generator):
+        assert message.generator is not None
+        await core.backend.generate(core, message, message.generator)
+        return
     params = message.work_parameters or {}
     sampling = params.get("sampling_parameters") or {}
     tokens = generate_tokens(

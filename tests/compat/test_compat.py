@@ -469,7 +469,9 @@ def test_an_unknown_model_on_the_inference_server_raises_provider_error(
             "no-such-model", MESSAGES, base_url=server.url, debug_user="frank"
         )
 
-    with pytest.raises(ProviderError, match=r"^Model no-such-model not found$") as info:
+    with pytest.raises(
+        ProviderError, match=r"^Model no-such-model not found; available models: _lorem,.*,echo$"
+    ) as info:
         asyncio.run(run())
     assert info.value.status_code == 422
     assert isinstance(info.value.__cause__, UnprocessableEntityError)

@@ -227,6 +227,15 @@ def test_model_configs_match_golden_01_30(make_server) -> None:
     assert all(c["parameter_configs"] == presets for c in configs)
 
 
+def test_default_model_configs_are_golden_01_30_and_echo(server: LocalServer) -> None:
+    with httpx.Client(base_url=server.url, trust_env=False, timeout=10) as client:
+        response = client.get("/configs/model_configs")
+    recorded = golden_body("01_full_flow.txt", 30)
+    # The real server's 25 model configs byte for byte, then the local `echo`.
+    assert response.content.startswith(recorded[:-1] + b',{"name":"echo","description":""')
+    assert [c["name"] for c in response.json()][-1] == "echo"
+
+
 def test_builtin_plugins_and_plugin_config(make_server) -> None:
     manifest = {"schema_version": "v1", "name_for_model": "demo"}
     server = make_server(plugin_manifests={"http://plugins.test/ai-plugin.json": manifest})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -213,14 +214,12 @@ def test_assistant_message_errors_as_golden_02(api: Api) -> None:
     prompt = api.prompt(chat_id, "Hi")
     url = f"/chats/{chat_id}/assistant_message"
     unknown_model = api.assist(chat_id, prompt["id"], "no-such-model")
-    assert (unknown_model.status_code, unknown_model.content) == (
-        422,
-        golden_body("02_errors.txt", 24),
-    )
-    not_allowed = api.assist(chat_id, prompt["id"], "OA_SFT_Llama_30B_6")
-    assert not_allowed.json() == {
-        "detail": "Model OA_SFT_Llama_30B_6 not in allowed models: _lorem,echo"
-    }
+    # The recorded body, its detail extended with the names that would have worked.
+    recorded = json.loads(golden_body("02_errors.txt", 24))["detail"]
+    listed = [c["name"] for c in api.client.get("/configs/model_configs").json()]
+    assert unknown_model.status_code == 422
+    assert unknown_model.json() == {"detail": f"{recorded}; available models: {','.join(listed)}"}
+    assert (listed[0], listed[15], listed[-1]) == ("_lorem", "OA_SFT_Llama_30B_6", "echo")
     empty = api.client.post(url, json={})
     assert (empty.status_code, empty.content) == (422, golden_body("02_errors.txt", 26))
     malformed = api.client.post(
@@ -260,6 +259,34 @@ def test_the_url_chat_id_is_ignored_as_golden_02_54(api: Api) -> None:
     )
     assert response.status_code == 200
     assert response.json()["chat_id"] == chat_1
+
+
+def test_an_upstream_model_outside_allowed_models_is_a_422(make_server) -> None:
+    server = make_server(allowed_models=("_lorem", "echo"))
+    api = Api(server)
+    try:
+        chat_id = api.new_chat()
+        prompt = api.prompt(chat_id, "Hi")
+        not_allowed = api.assist(chat_id, prompt["id"], "OA_SFT_Llama_30B_6")
+        assert (not_allowed.status_code, not_allowed.json()) == (
+            422,
+            {"detail": "Model OA_SFT_Llama_30B_6 not in allowed models: _lorem,echo"},
+        )
+    finally:
+        api.close()
+
+
+def test_the_default_model_is_served_with_upstream_model_config(server: LocalServer) -> None:
+    api = Api(server)
+    try:
+        chat_id, reply = api.pending_message("Hi", model="OA_SFT_Llama_30B_6")
+        assert reply["work_parameters"]["model_config"]["model_id"] == (
+            "OpenAssistant/oasst-sft-6-llama-30b"
+        )
+        done = api.wait_state(chat_id, reply["id"], {"complete"})
+        assert len(done["content"].split()) >= 4  # lorem-style text
+    finally:
+        api.close()
 
 
 def test_model_aliases_use_upstream_model_configs(make_server) -> None:

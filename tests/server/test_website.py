@@ -173,10 +173,9 @@ def test_error_mapping(server: LocalServer, web: httpx.Client) -> None:
         "/api/chat/assistant_message",
         json={"chat_id": chat_id, "parent_id": prompt["id"], "model_config_name": "nope"},
     )
-    assert (unknown_model.status_code, unknown_model.json()) == (
-        422,
-        {"message": "Model nope not found"},
-    )
+    assert unknown_model.status_code == 422
+    assert unknown_model.json()["message"].startswith("Model nope not found; available models: ")
+    assert "OA_SFT_Llama_30B_6" in unknown_model.json()["message"]
     assert unknown_model.headers["content-type"] == NEXT_JSON
     invalid = web.post("/api/chat/assistant_message", json={"chat_id": chat_id})
     assert invalid.status_code == 422
@@ -203,7 +202,9 @@ def test_error_mapping(server: LocalServer, web: httpx.Client) -> None:
 def test_models_and_plugins(web: httpx.Client) -> None:
     models = web.get("/api/chat/models")
     assert models.headers["content-type"] == NEXT_JSON
-    assert [m["name"] for m in models.json()] == ["_lorem", "echo"]
+    names = [m["name"] for m in models.json()]
+    assert len(names) == 26  # the real server's 25 model configs, then `echo`
+    assert (names[0], names[15], names[-1]) == ("_lorem", "OA_SFT_Llama_30B_6", "echo")
     assert models.json()[0]["parameter_configs"][0]["name"] == "k50"
     assert web.get("/api/chat/plugins").json() == []
     missing = web.post(
