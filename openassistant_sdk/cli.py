@@ -285,8 +285,8 @@ def _say_backend_model(url: str, model: str | None) -> None:
     with httpx.Client(base_url=url, trust_env=False, timeout=30) as http:
         configs = http.get("/configs/model_configs").json()
     description = next((c["description"] for c in configs if c["name"] == name), "")
-    if description:
-        _say("note", f"{name} is {description}")
+    if description:  # "served by MODEL at URL": the URL is the one just given
+        _say("note", f"{name} is {description.split(' at ')[0]}")
 
 
 def _auth(args: argparse.Namespace, local_url: str | None) -> dict[str, Any]:

@@ -31,7 +31,7 @@ def test_chat_local_backend_streams_the_backend_reply_and_names_its_model(
     result = run_cli("chat", "--local", "--backend", fake.url, "Hello")
     assert (result.returncode, result.stdout) == (0, "You said: Hello\n"), result.stderr
     assert result.stderr == (
-        f"openassistant: note: OA_SFT_Llama_30B_6 is served by tiny-chat at {fake.url}\n"
+        "openassistant: note: OA_SFT_Llama_30B_6 is served by tiny-chat\n"
     )
     assert fake.requests[-1]["messages"] == [{"role": "user", "content": "Hello"}]
 
@@ -43,7 +43,7 @@ def test_chat_local_backend_from_the_environment_with_a_key_and_an_alias() -> No
         args = ("chat", "--local", "--alias", "OA_SFT_Llama_30B_6=other-model", "Hi")
         result = run_cli(*args, env=env)
         assert (result.returncode, result.stdout) == (0, "You said: Hi\n"), result.stderr
-        assert "OA_SFT_Llama_30B_6 is served by other-model at" in result.stderr
+        assert "OA_SFT_Llama_30B_6 is served by other-model\n" in result.stderr
         assert fake.requests[-1]["model"] == "other-model"
         wrong = run_cli("chat", "--local", "--backend-api-key", "not-" + KEY, "Hi", env=env)
     assert wrong.returncode == 1
