@@ -30,9 +30,7 @@ def test_chat_local_backend_streams_the_backend_reply_and_names_its_model(
 ) -> None:
     result = run_cli("chat", "--local", "--backend", fake.url, "Hello")
     assert (result.returncode, result.stdout) == (0, "You said: Hello\n"), result.stderr
-    assert result.stderr == (
-        "openassistant: note: OA_SFT_Llama_30B_6 is served by tiny-chat\n"
-    )
+    assert result.stderr == ("openassistant: note: OA_SFT_Llama_30B_6 is served by tiny-chat\n")
     assert fake.requests[-1]["messages"] == [{"role": "user", "content": "Hello"}]
 
 

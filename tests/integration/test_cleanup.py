@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+from typing import Any
 
 import anyio
 import attrs
@@ -164,3 +165,52 @@ async def test_a_cleanup_cut_short_by_its_bound_warns_and_does_not_hang(
         for chat in (await again.list_chats()).chats:
             await again.delete_chat(chat.id)
     assert server.chats_alive() == 0
+
+
+_CTRL_C_WHILE_CREATING = """
+import sys, time
+import httpx
+from openassistant_sdk import Client
+
+class SlowAnswerToCreate(httpx.HTTPTransport):
+    # The server has stored the chat; its answer is slow to arrive (Ctrl-C comes meanwhile).
+    def handle_request(self, request):
+        response = super().handle_request(request)
+        if request.method == "POST" and request.url.path == "/chats":
+            response.read()
+            print("stored", flush=True)
+            time.sleep(3)
+        return response
+
+http = httpx.Client(transport=SlowAnswerToCreate())
+client = Client(base_url=sys.argv[1], debug_user="ctrl-c", env={}, http_client=http)
+client.models()
+try:
+    with client.chat() as chat:
+        chat.send("never sent")
+finally:
+    print("chats left:", len(client.list_chats().chats), flush=True)
+"""
+
+
+def test_ctrl_c_while_a_chat_is_created_in_blocking_code_leaves_no_chat(
+    server: LocalServer, tmp_path: Any
+) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    script = tmp_path / "ctrl_c.py"
+    script.write_text(_CTRL_C_WHILE_CREATING)
+    with subprocess.Popen(
+        [sys.executable, str(script), server.url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == "stored\n"
+        proc.send_signal(signal.SIGINT)  # while the answer to POST /chats is on its way
+        out, err = proc.communicate(timeout=30)
+    assert "KeyboardInterrupt" in err
+    assert out == "chats left: 0\n"
