@@ -60,7 +60,7 @@ class CLIError(Exception):
         self.status = status
 
 
-class UnknownModelError(OpenAssistantError):
+class _UnknownModelError(OpenAssistantError):
     """The server's 422 for an unknown model, with the names it serves."""
 
 
@@ -432,7 +432,7 @@ class _Session:
             names = [config.name for config in self._client.models()]
         except OpenAssistantError:
             return err
-        return UnknownModelError(f"{err} (available models: {', '.join(names)})")
+        return _UnknownModelError(f"{err} (available models: {', '.join(names)})")
 
     def banner(self) -> None:
         """Write the interactive banner on stderr: where, which model, how to leave."""
