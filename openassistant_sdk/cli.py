@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import ipaddress
 import json
 import os
 import signal
@@ -30,6 +31,7 @@ from ._exceptions import (
     GenerationError,
     MissingCredentialsError,
     OpenAssistantError,
+    UnprocessableEntityError,
 )
 from ._logging import scrub
 from ._models import DEFAULT_MODEL, Message, ModelConfig, SamplingParameters
@@ -60,6 +62,10 @@ class CLIError(Exception):
     def __init__(self, message: str, status: int = 1) -> None:
         super().__init__(message)
         self.status = status
+
+
+class _UnknownModelError(OpenAssistantError):
+    """The server's 422 for an unknown model, with the names it serves."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -120,11 +126,24 @@ _GENERATION: tuple[tuple[str, dict[str, Any]], ...] = (
     ("--stall-timeout", {"type": _seconds, "metavar": "SECONDS", "help": "seconds a reply may go without a token (default 120)"}),
 )
 _SERVE: tuple[tuple[str, dict[str, Any]], ...] = (
-    ("--host", {"default": "127.0.0.1", "help": "interface to listen on (default 127.0.0.1)"}),
-    ("--port", {"type": _port, "default": 8080, "help": "port to listen on (default 8080)"}),
-    ("--token-delay", {"type": float, "metavar": "SECONDS", "help": "seconds between generated tokens"}),
-    ("--workers", {"type": _count, "metavar": "N", "help": "simulated workers per model (0: messages stay queued)"}),
-    ("--rate-limit", {"metavar": "N/SECONDS|off", "help": "assistant messages per user and window (default 20/660)"}),
+    ("--host", {"default": "127.0.0.1", "help": "interface to listen on; any other than loopback is reachable from other machines (default: 127.0.0.1)"}),
+    ("--port", {"type": _port, "default": 8080, "help": "port to listen on (default: 8080)"}),
+    ("--token-delay", {"type": float, "metavar": "SECONDS", "help": "seconds between generated tokens (default: 0.05)"}),
+    ("--workers", {"type": _count, "metavar": "N", "help": "simulated workers per model; 0: messages stay queued (default: 4)"}),
+    ("--rate-limit", {"metavar": "N/SECONDS|off", "help": "assistant messages per user and window (default: 20/660)"}),
+    ("--cors-origin", {"action": "append", "metavar": "ORIGIN", "help": "let web pages from ORIGIN call the API with credentials; repeatable; * for any (INFERENCE_CORS_ORIGINS, comma-separated; default: none)"}),
+    ("--no-debug-login", {"action": "store_true", "help": "turn off the debug login, which logs anyone in as any user (default: on)"}),
+    ("--no-trusted-client", {"action": "store_true", "help": "accept no TrustedClient key (default: the well-known key 6969)"}),
+    ("--no-admin", {"action": "store_true", "help": "turn off the /_local/... fault and introspection routes (default: on)"}),
+    ("--emulate-delete-loss", {"action": "store_true", "help": "lose the next queued message after a chat is deleted mid-reply, as the real server does (default: off)"}),
+    ("--access-log", {"action": "store_true", "help": "log one line per request on stdout (default: off)"}),
+)
+SERVE_DESCRIPTION = (
+    "Run the local Open Assistant server (the inference API and the website API on one port) "
+    "in the foreground until Ctrl-C. State lives in memory; the built-in models need no "
+    "weights. It is made for your own machine: by default anyone who can reach it can log in "
+    "as any user (debug login, TrustedClient key 6969) and inject faults (/_local/...); it "
+    "warns when it listens beyond loopback with any of them on."
 )
 _BACKEND: tuple[tuple[str, dict[str, Any]], ...] = (
     ("--backend", {"metavar": "URL", "help": "an OpenAI-compatible model server's URL ending in /v1 serves the models (OPENASSISTANT_BACKEND)"}),
@@ -185,7 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add(models.add_argument_group("local model server (with --local)"), _BACKEND)
     models.set_defaults(run=_run_models)
-    serve = commands.add_parser("serve", help="run the local server in the foreground")
+    serve = commands.add_parser(
+        "serve", help="run the local server in the foreground", description=SERVE_DESCRIPTION
+    )
     _add(serve, _SERVE)
     _add(serve.add_argument_group("real models"), _BACKEND)
     serve.set_defaults(run=_run_serve)
@@ -195,11 +216,38 @@ def build_parser() -> argparse.ArgumentParser:
 # -- output ---------------------------------------------------------------------------------------
 
 
+#: SGR codes of the coloured parts: message kinds on stderr, the prompt, the banner.
+_STYLES = {"error": "1;31", "warning": "1;33", "note": "2", "prompt": "1;32", "banner": "2"}
+PLACEHOLDER_MODELS = {
+    "_lorem": "a placeholder model: lorem ipsum text",
+    "echo": "a placeholder model: it repeats your prompt",
+}
+
+
+def _colour(stream: Any) -> bool:
+    """Whether to colour `stream`: a terminal, and no ``NO_COLOR`` (no-color.org) or dumb TERM."""
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no isatty, or closed
+        return False
+
+
+def _paint(text: str, style: str, stream: Any) -> str:
+    return f"\x1b[{_STYLES[style]}m{text}\x1b[0m" if _colour(stream) else text
+
+
+def _clean(message: object) -> str:
+    """Return `message` as one line without secrets."""
+    secrets = [os.environ.get(name, "") for name in _SECRET_VARIABLES] + _SECRETS
+    return " ".join(scrub(str(message), secrets).split())
+
+
 def _say(kind: str, message: object) -> None:
     """Write ``openassistant: <kind>: <message>`` as one line on stderr, without secrets."""
-    secrets = [os.environ.get(name, "") for name in _SECRET_VARIABLES] + _SECRETS
-    text = " ".join(scrub(str(message), secrets).split())
-    sys.stderr.write(f"{PROG}: {kind}: {text}\n")
+    prefix = _paint(f"{PROG}: {kind}:", kind, sys.stderr)
+    sys.stderr.write(f"{prefix} {_clean(message)}\n")
     sys.stderr.flush()
 
 
@@ -358,6 +406,7 @@ class _Session:
         self._chat: Chat | None = None
         self._used = False
         self._open_line = False  # reply text was written without its final newline
+        self._status = False  # a queue status is shown on stderr, to be rewritten in place
 
     def __enter__(self) -> _Session:
         self._chat = self._client.create_chat()
@@ -408,15 +457,62 @@ class _Session:
                     if not self._json:
                         self._show(event)
         except OpenAssistantError as err:
+            explained = self._explain(err)
             if self._json and not reported:
-                _print_json({"type": "error", "error": str(err), "message": None})
-            raise
+                _print_json({"type": "error", "error": str(explained), "message": None})
+            if explained is err:
+                raise
+            raise explained from err
         finally:
+            self._clear_status()
             if self._open_line:
                 self._open_line = False
                 _write("\n")
 
+    def _explain(self, err: OpenAssistantError) -> OpenAssistantError:
+        """Add the available model names to the server's 422 for an unknown model."""
+        model = getattr(self._client.options, "model", None)
+        if not isinstance(err, UnprocessableEntityError) or f"Model {model} " not in str(err):
+            return err
+        try:
+            names = [config.name for config in self._client.models()]
+        except OpenAssistantError:
+            return err
+        return _UnknownModelError(f"{err} (available models: {', '.join(names)})")
+
+    def banner(self) -> None:
+        """Write the interactive banner on stderr: where, which model, how to leave."""
+        model = str(getattr(self._client.options, "model", ""))
+        about = PLACEHOLDER_MODELS.get(model, "")
+        if not about:
+            with contextlib.suppress(OpenAssistantError):
+                found = [c for c in self._client.models() if c.name == model]
+                about = found[0].description if found else ""
+        model_text = f"{model} ({_clean(about)})" if about else model
+        where = f"{self._client.base_url} ({self._client.api} API)"
+        text = f"{PROG} chat: {where}, model {model_text}; Ctrl-D leaves, Ctrl-C cancels a reply"
+        sys.stderr.write(_paint(text, "banner", sys.stderr) + "\n")
+        sys.stderr.flush()
+
+    def _show_status(self, event: PendingEvent) -> None:
+        """Rewrite the queue status in place (carriage return, cleared line)."""
+        if event.queue_position > 0:
+            text = f"queued: position {event.queue_position} of {event.queue_size}"
+        else:  # taken by a worker, or no longer in the queue: no position to show
+            text = "waiting for the server to start the reply"
+        sys.stderr.write("\r\x1b[K" + _paint(f"{PROG}: note: {text}", "note", sys.stderr))
+        sys.stderr.flush()
+        self._status = True
+
+    def _clear_status(self) -> None:
+        if self._status:
+            self._status = False
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
     def _show(self, event: Event) -> None:
+        if not isinstance(event, PendingEvent):
+            self._clear_status()
         if isinstance(event, TokenEvent) and event.text:
             self._open_line = True  # before writing: Ctrl-C may land right after the write
             _write(event.text)
@@ -425,7 +521,7 @@ class _Session:
             self._open_line = False
             _write("\n")
         elif isinstance(event, PendingEvent) and sys.stderr.isatty():
-            _say("note", f"queued at {event.queue_position} of {event.queue_size}")
+            self._show_status(event)
 
     def interact(self) -> int:
         """Read prompts until EOF (status 0, or 1 if a turn failed) or Ctrl-C at the prompt (130)."""
@@ -456,7 +552,7 @@ class _Session:
 def _read_line(tty: bool) -> str | None:
     """Return the next prompt, or None at EOF; on a terminal, show ``> `` on stderr."""
     if tty:
-        sys.stderr.write("> ")
+        sys.stderr.write(_paint(">", "prompt", sys.stderr) + " ")
         sys.stderr.flush()
         try:
             return input()
@@ -471,6 +567,8 @@ def _run_chat(args: argparse.Namespace) -> int:
     """``openassistant chat [PROMPT]``."""
     with _connect(args) as client, _Session(client, args) as session:
         if args.prompt is None:
+            if sys.stdin.isatty() and not args.json:
+                session.banner()
             return session.interact()
         session.turn(args.prompt)
         return 0
@@ -525,6 +623,7 @@ def _run_serve(args: argparse.Namespace) -> int:
     changes.update(_backend_config(args))
     if args.rate_limit is not None:
         changes["rate_limit"] = _rate_limit(args.rate_limit)
+    changes.update(_exposure(args))
     try:
         config = server.ServerConfig(**changes)
     except ValueError as err:
@@ -534,11 +633,56 @@ def _run_serve(args: argparse.Namespace) -> int:
         socket.create_server((args.host, args.port)).close()
     except OSError as err:
         raise CLIError(f"cannot listen on {url}: {err.strerror or err}") from None
+    _warn_if_exposed(args.host, url, config)
     _write(f"Serving the Open Assistant API (inference and website) on {url}; Ctrl-C stops it\n")
     if config.backend:
         _write(f"Models from the backend at {config.backend} (GET {url}/configs/model_configs)\n")
-    server.run(host=args.host, port=args.port, config=config)
+    server.run(host=args.host, port=args.port, config=config, access_log=args.access_log)
     return 0
+
+
+def _exposure(args: argparse.Namespace) -> dict[str, Any]:
+    """Return the ServerConfig fields of the CORS, login, admin and delete-loss flags."""
+    origins = args.cors_origin
+    if origins is None:  # the real server's setting: a comma-separated list
+        origins = os.environ.get("INFERENCE_CORS_ORIGINS", "").split(",")
+    changes: dict[str, Any] = {"cors_origins": tuple(o.strip() for o in origins if o.strip())}
+    if args.no_debug_login:
+        changes["allow_debug_auth"] = False
+    if args.no_trusted_client:
+        changes["trusted_client_keys"] = ()
+    if args.no_admin:
+        changes["admin_routes"] = False
+    if args.emulate_delete_loss:
+        changes["emulate_delete_loss"] = True
+    return changes
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost may well be reachable
+
+
+def _warn_if_exposed(host: str, url: str, config: Any) -> None:
+    """Warn on stderr when a non-loopback address serves what lets anyone act as anyone."""
+    risks = [
+        (config.allow_debug_auth, "log in as any user (--no-debug-login)"),
+        (
+            bool(config.trusted_client_keys),
+            "act as any user with a TrustedClient key (--no-trusted-client)",
+        ),
+        (config.admin_routes, "read its state and inject faults (--no-admin)"),
+    ]
+    on = [text for enabled, text in risks if enabled]
+    if on and not _is_loopback(host):
+        _say(
+            "warning",
+            f"{url} is reachable from other machines, and anyone who reaches it can {'; '.join(on)}",
+        )
 
 
 # -- entry point ----------------------------------------------------------------------------------

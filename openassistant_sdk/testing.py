@@ -227,6 +227,25 @@ class LocalServer:
         counts: dict[str, int] = core.call_in_loop(core.store.state_counts)
         return counts
 
+    def unsafe_deletes(self) -> int:
+        """Return how many chats were deleted while one of their replies was unfinished.
+
+        On the real server each such delete loses the next message any user queues
+        (docs/protocol.md 10.14); counted whether or not `emulate_delete_loss` is on.
+        """
+        core = self._core()
+        count: int = core.call_in_loop(lambda: core.unsafe_deletes)
+        return count
+
+    def lost_messages(self) -> int:
+        """Return how many assistant messages were lost to unsafe deletes.
+
+        Only with `emulate_delete_loss=True`; a lost message stays `pending` forever.
+        """
+        core = self._core()
+        count: int = core.call_in_loop(lambda: core.lost_messages)
+        return count
+
     def open_connections(self) -> int:
         """Return how many client TCP connections the server holds open."""
         server = self._server

@@ -1,7 +1,7 @@
 """Assemble the application: inference routes, website routes, admin routes, faults.
 
 Middleware order (outermost first): Starlette's error middleware (the unhandled 500), CORS
-as upstream configures it (2), fault injection, then routing.
+as upstream configures it (2) for the configured origins, fault injection, then routing.
 """
 
 from __future__ import annotations
@@ -12,8 +12,10 @@ from typing import Any, cast
 
 import anyio
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware as StarletteCORSMiddleware
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -29,6 +31,7 @@ from ._http import (
     handle_http_error,
     handle_starlette_http_exception,
     install_quiet_log_filter,
+    json_response,
 )
 from ._settings import ServerConfig
 from ._website import WebsiteRoutes
@@ -41,47 +44,48 @@ _HANDLERS: dict[Any, Any] = {
 }
 
 
+#: Routes no browser page of another origin may reach: the admin routes (by prefix) and the
+#: debug login, which hands out tokens to anyone.
+_SAME_ORIGIN_ONLY = ("/auth/login/debug", "/auth/callback/debug")
+
+
 class CORSMiddleware:
-    """Upstream's CORS policy (any origin, credentials allowed) for browser clients.
+    """CORS as upstream configures it (any method and header, credentials), for `origins` only.
 
     Requests without an `Origin` header pass untouched, so non-browser clients see exactly
-    the recorded headers (Starlette's own middleware adds `vary: Origin` everywhere).
+    the recorded headers (Starlette's own middleware adds `vary: Origin` everywhere). A
+    cross-origin request to the admin routes or the debug login is refused with a 403 before
+    it runs: a simple request (a form post, a `text/plain` fetch) needs no preflight, so
+    leaving out the CORS headers alone would still let any web page arm faults.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, origins: tuple[str, ...]) -> None:
         self.app = app
+        self.cors = StarletteCORSMiddleware(
+            app,
+            allow_origins=origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            allow_credentials=True,
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = dict(scope.get("headers", [])) if scope["type"] == "http" else {}
-        origin = headers.get(b"origin")
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        origin = headers.get("origin")
         if origin is None:
             await self.app(scope, receive, send)
             return
-        cors = [
-            (b"access-control-allow-origin", origin),
-            (b"access-control-allow-credentials", b"true"),
-            (b"vary", b"Origin"),
-        ]
-        if scope["method"] == "OPTIONS" and b"access-control-request-method" in headers:
-            requested = headers.get(b"access-control-request-headers", b"")
-            preflight = [
-                *cors,
-                (b"access-control-allow-methods", b"DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT"),
-                (b"access-control-max-age", b"600"),
-            ]
-            if requested:
-                preflight.append((b"access-control-allow-headers", requested))
-            response = Response(b"OK", media_type="text/plain")
-            response.raw_headers = [*preflight, *response.raw_headers]
+        path: str = scope["path"]
+        guarded = path.startswith(f"{ADMIN_PREFIX}/") or path in _SAME_ORIGIN_ONLY
+        own_origin = f"{scope.get('scheme', 'http')}://{headers.get('host', '')}"
+        if guarded and origin != own_origin:
+            response = json_response({"detail": "Cross-origin requests are not allowed"}, 403)
             await response(scope, receive, send)
             return
-
-        async def send_with_cors(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []), *cors]}
-            await send(message)
-
-        await self.app(scope, receive, send_with_cors)
+        await self.cors(scope, receive, send)
 
 
 class FaultMiddleware:
@@ -146,7 +150,7 @@ def create_app(config: ServerConfig | None = None) -> Starlette:
     app = Starlette(
         routes=routes,
         middleware=[
-            Middleware(cast(Any, CORSMiddleware)),
+            Middleware(cast(Any, CORSMiddleware), origins=config.cors_origins),
             Middleware(cast(Any, FaultMiddleware), core=core),
         ],
         exception_handlers=_HANDLERS,

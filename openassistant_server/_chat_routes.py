@@ -29,6 +29,7 @@ from ._schemas import (
     REPORT,
     VOTE,
 )
+from ._store import require_storable
 from ._validation import (
     ErrorList,
     constrained_int,
@@ -164,6 +165,7 @@ class ChatRoutes:
         user_id = self.repository_user(request)
         store = self.core.store
         chat = store.chat_of(user_id, request.path_params["chat_id"])
+        self.core.chat_deleting([store.messages[m] for m in chat.message_ids])
         store.delete_chat(chat)
         for message_id in chat.message_ids:
             self.core.message_queues.pop(message_id, None)
@@ -179,6 +181,7 @@ class ChatRoutes:
         raise_if_errors(errors)
         try:
             chat = self.core.store.chat_of(user_id, request.path_params["chat_id"])
+            require_storable(update)
         except Exception:
             return empty_response(500)
         for key, value in update.items():
@@ -261,6 +264,7 @@ class ChatRoutes:
                 raise HTTPError(
                     503, "The server is currently busy. Please try again later."
                 ) from exc
+            core.message_queued(message)
             self._arm_worker_fault(request, message)
             return json_response(message.to_json())
         except HTTPError:
@@ -369,6 +373,7 @@ class ChatRoutes:
             message = self.core.store.owned_message(
                 user_id, request.path_params["message_id"], role=None
             )
+            require_storable(data["inferior_message_ids"])
             self.core.store.message_evals.append(
                 {
                     "id": uuid7(),
@@ -393,6 +398,7 @@ class ChatRoutes:
             message = self.core.store.owned_message(
                 user_id, request.path_params["message_id"], role="assistant"
             )
+            require_storable(data["reason"])
             message.reports.append(
                 {"id": uuid7(), "report_type": data["report_type"], "reason": data["reason"]}
             )

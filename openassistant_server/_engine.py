@@ -23,7 +23,7 @@ from ._http import HTTPError
 from ._ids import utcnow, uuid7
 from ._queues import MessageQueue, RateLimiter, WorkQueue
 from ._settings import ServerConfig
-from ._store import Message, Store
+from ._store import Message, Store, require_storable
 from ._tokens import TokenSigner
 
 __all__ = ["ServerCore"]
@@ -54,6 +54,10 @@ class ServerCore:
         self.closing: anyio.Event | None = None
         self.workers_paused = False
         self._token: Any = None
+        #: Chats deleted with an unfinished reply; losses armed by them and suffered (10.14).
+        self.unsafe_deletes = 0
+        self.losses_armed = 0
+        self.lost_messages = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
     @asynccontextmanager
@@ -179,8 +183,6 @@ class ServerCore:
         if parent_id is None:
             if chat.message_ids:
                 raise HTTPError(400, "Trying to add first message to non-empty chat")
-            if chat.title is None:
-                chat.title = content
         else:
             parent = self.store.messages.get(parent_id)
             if parent is None or parent.chat_id != chat.id:
@@ -189,6 +191,9 @@ class ServerCore:
                 raise HTTPError(400, "Parent message is not an assistant message")
             if parent.state != "complete":
                 raise HTTPError(400, "Parent message is not complete")
+        require_storable(content)  # upstream's commit fails: nothing is stored
+        if parent_id is None and chat.title is None:
+            chat.title = content
         message = Message(
             id=uuid7(),
             chat_id=chat.id,
@@ -237,6 +242,7 @@ class ServerCore:
         limit = self.config.chat_max_messages
         if limit is not None and len(chat.message_ids) >= limit:
             raise HTTPError(413, "Maximum number of messages reached for this chat")
+        require_storable(work_parameters)  # the cancellations above are committed already
         message = Message(
             id=uuid7(),
             chat_id=chat.id,
@@ -250,6 +256,29 @@ class ServerCore:
             generator=generator,
         )
         return store.add_message(chat, message)
+
+    # -- the real server's delete-mid-generation loss (10.14) --------------------------------
+    def chat_deleting(self, messages: list[Message]) -> None:
+        """Note a chat about to be deleted; arm a loss if a reply in it is unfinished.
+
+        Upstream's worker handler fails when the message it works on has gone, and the next
+        message any user queues is lost (docs/protocol.md 10.14). Unsafe deletes are counted
+        always; the loss happens only with `emulate_delete_loss`.
+        """
+        if any(
+            m.role == "assistant" and m.state in ("pending", "in_progress") and not m.lost
+            for m in messages
+        ):
+            self.unsafe_deletes += 1
+            if self.config.emulate_delete_loss:
+                self.losses_armed += 1
+
+    def message_queued(self, message: Message) -> None:
+        """Lose a newly queued assistant message if an unsafe delete armed a loss."""
+        if self.losses_armed:
+            self.losses_armed -= 1
+            self.lost_messages += 1
+            message.lost = True
 
     def state_snapshot(self) -> dict[str, Any]:
         """Return counts for introspection (`GET /_local/state`)."""
@@ -270,4 +299,10 @@ class ServerCore:
                 for key, q in self.work_queues.items()
             },
             "faults": self.faults.snapshot(),
+            "delete_loss": {
+                "emulated": self.config.emulate_delete_loss,
+                "unsafe_deletes": self.unsafe_deletes,
+                "armed": self.losses_armed,
+                "lost": self.lost_messages,
+            },
         }

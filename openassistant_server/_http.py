@@ -65,8 +65,17 @@ def json_response(
     headers: Mapping[str, str] | None = None,
     media_type: str = "application/json",
 ) -> Response:
-    """Return a JSON response with upstream's header order (content-length, content-type)."""
-    return Response(rest_json(content), status_code=status, headers=headers, media_type=media_type)
+    """Return a JSON response with upstream's header order (content-length, content-type).
+
+    Raises:
+        UnhandledError: `content` holds text with no UTF-8 encoding (a lone surrogate):
+            FastAPI's serialisation fails the same way, outside any handler's try.
+    """
+    try:
+        body = rest_json(content)
+    except UnicodeEncodeError as exc:
+        raise UnhandledError("the response cannot be encoded as UTF-8") from exc
+    return Response(body, status_code=status, headers=headers, media_type=media_type)
 
 
 def empty_response(status: int = 200, headers: Mapping[str, str] | None = None) -> Response:

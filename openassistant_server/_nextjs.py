@@ -7,6 +7,7 @@ values (`undefined`, doubles), and errors that escape a handler become Next.js' 
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl, unquote
@@ -78,9 +79,17 @@ def _js_value(value: Any) -> Any:
     return _js_number(value)
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def js_stringify(value: Any) -> str:
-    """`JSON.stringify` of a value decoded from JSON: compact, non-ASCII kept."""
-    return json.dumps(_js_value(value), separators=(",", ":"), ensure_ascii=False)
+    """`JSON.stringify` of a value decoded from JSON: compact, non-ASCII kept.
+
+    A lone surrogate is written as a `\\uXXXX` escape, as well-formed `JSON.stringify`
+    does, so the text always encodes as UTF-8.
+    """
+    text = json.dumps(_js_value(value), separators=(",", ":"), ensure_ascii=False)
+    return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _reject_constant(name: str) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 from typing import Any
 
@@ -39,8 +40,9 @@ def build_server(
     port: int,
     log_level: str | None,
     log_config: Any,
+    access_log: bool = False,
 ) -> Server:
-    """Create a `Server` for a new application."""
+    """Create a `Server` for a new application (`access_log`: one line per request)."""
     app = create_app(config)
     uv_config = uvicorn.Config(
         app,
@@ -48,11 +50,13 @@ def build_server(
         port=port,
         log_level=log_level,
         log_config=log_config,
-        access_log=False,
+        access_log=access_log,
         lifespan="on",
         ws="none",
         timeout_graceful_shutdown=3,
     )
+    if access_log:  # uvicorn gave its access logger the (quiet) log level too
+        logging.getLogger("uvicorn.access").setLevel(logging.INFO)
     return Server(uv_config, get_core(app))
 
 
@@ -62,6 +66,7 @@ def run(
     config: ServerConfig | None = None,
     *,
     log_level: str = "warning",
+    access_log: bool = False,
 ) -> None:
     """Run the local server in the foreground until interrupted (Ctrl+C).
 
@@ -73,8 +78,14 @@ def run(
         port: TCP port.
         config: Server configuration; the defaults when None.
         log_level: uvicorn's log level; quiet (`"warning"`) by default.
+        access_log: Log one line per request (uvicorn's access log, on stdout).
     """
     server = build_server(
-        config, host=host, port=port, log_level=log_level, log_config=uvicorn.config.LOGGING_CONFIG
+        config,
+        host=host,
+        port=port,
+        log_level=log_level,
+        log_config=uvicorn.config.LOGGING_CONFIG,
+        access_log=access_log,
     )
     server.run()

@@ -118,6 +118,14 @@ class ServerConfig:
             `POST /configs/plugin_config` instead of fetching over the network.
         plugin_max_depth: `PLUGIN_MAX_DEPTH`, copied into `work_parameters`.
         admin_routes: Serve the `/_local/...` fault-injection and introspection routes.
+        cors_origins: Origins whose browser pages may call the API with credentials
+            (upstream's `INFERENCE_CORS_ORIGINS`; `"*"` allows any origin, as upstream's
+            default). None by default: no cross-origin access. The admin routes and the
+            debug login never answer a cross-origin request, whatever this says.
+        emulate_delete_loss: Reproduce the real server's loss (docs/protocol.md 10.14):
+            after a chat is deleted while one of its assistant messages is `pending` or
+            `in_progress`, the next assistant message any user queues stays `pending`
+            forever. Off by default.
         seed: Seed for lorem text and work seeds, for reproducible runs; random when None.
         backend: Base URL of an OpenAI-compatible model server, ending in `/v1` (llama.cpp's
             server, Ollama, vLLM, ...). Its models are listed as model configs, and
@@ -158,6 +166,8 @@ class ServerConfig:
     plugin_manifests: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
     plugin_max_depth: int = 4
     admin_routes: bool = True
+    cors_origins: tuple[str, ...] = attrs.field(default=(), converter=_tuple_of_str)
+    emulate_delete_loss: bool = False
     seed: int | None = None
     backend: str | None = attrs.field(default=None, validator=_check_backend)
     backend_api_key: str | None = attrs.field(default=None, repr=False)

@@ -13,13 +13,47 @@ from typing import Any
 
 import attrs
 
-from ._http import HTTPError
+from ._http import HTTPError, UnhandledError
 from ._ids import isoformat, utcnow, uuid7
 
-__all__ = ["FINISHED_STATES", "Chat", "Message", "Store", "User"]
+__all__ = [
+    "FINISHED_STATES",
+    "Chat",
+    "Message",
+    "Store",
+    "UnstorableText",
+    "User",
+    "require_storable",
+]
 
 #: States for which the events route answers 204 (`DbMessage.has_finished`, 5.3).
 FINISHED_STATES = frozenset({"manual", "complete", "aborted_by_worker"})
+
+
+class UnstorableText(UnhandledError):
+    """Text upstream's Postgres cannot hold: a lone surrogate has no UTF-8 encoding.
+
+    Upstream's database driver fails to encode it, so the statement fails and nothing is
+    written; the route's own error handling then decides between a handled (empty) and an
+    unhandled 500, as for any other database error.
+    """
+
+
+def require_storable(*values: Any) -> None:
+    """Raise `UnstorableText` if a string in `values` (nested in dicts and lists) is not UTF-8.
+
+    Called before anything is changed, so a rejected request stores nothing.
+    """
+    for value in values:
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise UnstorableText("text with a lone surrogate cannot be stored") from None
+        elif isinstance(value, dict):
+            require_storable(*value.keys(), *value.values())
+        elif isinstance(value, (list, tuple)):
+            require_storable(*value)
 
 
 @attrs.define(eq=False)
@@ -66,6 +100,8 @@ class Message:
     created_monotonic: float = attrs.Factory(time.monotonic)
     #: An injected worker failure: (tokens before the failure, error text).
     worker_fault: tuple[int, str] | None = None
+    #: Lost to an earlier unsafe delete (`emulate_delete_loss`): no worker will take it.
+    lost: bool = False
 
     @property
     def has_finished(self) -> bool:
@@ -136,6 +172,7 @@ class Store:
         """Return the user, creating it on first use (debug and trusted logins, 2.1)."""
         user = self.users.get(user_id)
         if user is None:
+            require_storable(user_id, provider, display_name, provider_account_id)
             user = User(user_id, provider, display_name, provider_account_id)
             self.users[user_id] = user
         return user
@@ -143,6 +180,7 @@ class Store:
     # -- chats -------------------------------------------------------------------------------
     def create_chat(self, user_id: str) -> Chat:
         """Create an empty chat for the user."""
+        require_storable(user_id)
         created = utcnow()
         chat = Chat(id=uuid7(), user_id=user_id, created_at=created, modified_at=utcnow())
         self.chats[chat.id] = chat
@@ -150,6 +188,7 @@ class Store:
 
     def chat_of(self, user_id: str, chat_id: str) -> Chat:
         """Return the user's chat or raise upstream's 404 (other users' chats too, 2.2)."""
+        require_storable(user_id)  # a query parameter the driver cannot encode
         chat = self.chats.get(chat_id)
         if chat is None or chat.user_id != user_id:
             raise HTTPError(404, "Chat not found")
@@ -180,6 +219,7 @@ class Store:
         before: str | None,
     ) -> list[Chat]:
         """Run upstream's `get_chats` query: ids compare as strings, newest first (2.2)."""
+        require_storable(user_id)
         chats = [
             c
             for c in self.chats.values()

@@ -59,6 +59,8 @@ async def _work(core: ServerCore, queue: WorkQueue, message_id: str) -> None:
     message = core.store.messages.get(message_id)
     if message is None:
         return  # its chat was deleted
+    if message.lost:
+        return  # taken by a crashed handler (emulate_delete_loss): `pending` forever
     timeout = core.config.assistant_message_timeout
     # `ChatRepository.start_work`: the age check comes before the cancellation check.
     if timeout > 0 and time.monotonic() - message.created_monotonic > timeout:

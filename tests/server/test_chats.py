@@ -265,26 +265,6 @@ def test_unknown_routes_and_methods(api: Api) -> None:
     assert api.client.head("/chats").status_code == 405  # FastAPI routes do not add HEAD
 
 
-def test_cors_for_browsers_only(api: Api) -> None:
-    plain = api.client.get("/auth/check")
-    assert not any(name.startswith("access-control") or name == "vary" for name in plain.headers)
-    origin = {"Origin": "http://localhost:3000"}
-    simple = api.client.get("/auth/check", headers=origin)
-    assert simple.headers["access-control-allow-origin"] == "http://localhost:3000"
-    assert simple.headers["access-control-allow-credentials"] == "true"
-    preflight = api.client.options(
-        "/chats",
-        headers={
-            **origin,
-            "Access-Control-Request-Method": "POST",
-            "Access-Control-Request-Headers": "authorization,content-type",
-        },
-    )
-    assert preflight.status_code == 200
-    assert preflight.headers["access-control-allow-headers"] == "authorization,content-type"
-    assert "POST" in preflight.headers["access-control-allow-methods"]
-
-
 def test_public_names_are_sorted_and_importable() -> None:
     import openassistant_server as server
 

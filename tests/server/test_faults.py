@@ -280,6 +280,7 @@ def test_admin_routes(server: LocalServer, api: Api) -> None:
             "workers",
             "queues",
             "faults",
+            "delete_loss",
         }
         assert state["chats"] >= 1
         assert state["connections"] >= 1
