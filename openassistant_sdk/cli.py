@@ -1,8 +1,7 @@
 """The ``openassistant`` command line: chat with a model, list the models, run the local server.
 
 ``openassistant chat "Hello"`` streams one reply; ``openassistant chat`` alone is an interactive
-conversation; ``--local`` talks to a local server started in-process (api-contract.md, "The
-local server and the command line"). Exit status: 0 ok, 1 API error, 2 usage, 130 Ctrl-C.
+conversation; ``--local`` talks to a local server started in-process (docs/cli.md). Exit status: 0 ok, 1 API error, 2 usage, 130 Ctrl-C.
 """
 
 from __future__ import annotations
@@ -100,7 +99,7 @@ def _port(text: str) -> int:
 
 
 # (flags, argparse keywords) of each option group; the environment variable a flag overrides
-# is named in its help, and read by the Client itself (api-contract.md, "Clients").
+# is named in its help, and read by the Client itself (docs/configuration.md).
 # fmt: off
 _CONNECTION: tuple[tuple[str, dict[str, Any]], ...] = (
     ("--local", {"action": "store_true", "help": "start a local server in-process and use it"}),
@@ -427,7 +426,7 @@ class _Session:
         """Return the chat, replaced by a new one if an earlier turn left no reply in it.
 
         The first prompter message of a chat must have no parent and a second one is refused
-        (oa-protocol.md 5.2), so a chat whose first reply failed or was cancelled is useless.
+        (docs/protocol.md 5.2), so a chat whose first reply failed or was cancelled is useless.
         """
         assert self._chat is not None
         if self._used and self._chat.last_message_id is None:

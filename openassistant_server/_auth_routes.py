@@ -1,4 +1,4 @@
-"""Inference-server routes without chats: `/auth/*` and `/configs/*` (oa-protocol.md 2.1, 4.2)."""
+"""Inference-server routes without chats: `/auth/*` and `/configs/*` (docs/protocol.md 2.1, 4.2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Inference-server chat routes: `/chats/...` (oa-protocol.md 2.2, 3, 5.2).
+"""Inference-server chat routes: `/chats/...` (docs/protocol.md 2.2, 3, 5.2).
 
 Each handler follows FastAPI 0.88's order: decode the JSON body, resolve dependencies (the
 rate limiter, then auth), validate parameters, then run upstream's handler body with its own

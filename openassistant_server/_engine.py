@@ -2,7 +2,7 @@
 
 `ServerCore` owns the store, queues, rate limiter, faults and token signer, and implements
 upstream's repository operations (`add_prompter_message`, `initiate_assistant_message`) with
-their checks in upstream's order (oa-protocol.md 5.2).
+their checks in upstream's order (docs/protocol.md 5.2).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Each event is one `data: <json>` line and a blank line, CRLF-separated, written as its own
 HTTP chunk; a `: ping - <utc time>` comment goes out every `ping_interval` from the moment
-the stream opens (oa-protocol.md 3.1, 10.13). Stream faults act through `EventSink`.
+the stream opens (docs/protocol.md 3.1, 10.13). Stream faults act through `EventSink`.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Handled errors answer JSON `{"detail": ...}` or an empty body and keep the connection; an
 `UnhandledError` becomes upstream's 21-byte text/plain 500 and the dropped connection
-(oa-protocol.md 10.2, golden 05).
+(docs/protocol.md 10.2, golden 05).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Ids and timestamps in the shapes the inference server produces (oa-protocol.md 2).
+"""Ids and timestamps in the shapes the inference server produces (docs/protocol.md 2).
 
 Ids are UUIDv7 strings laid out like `uuid7str` from `uuid_extensions`, which upstream uses;
 timestamps are naive UTC datetimes rendered with `isoformat()`, as pydantic v1 does.

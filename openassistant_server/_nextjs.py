@@ -1,4 +1,4 @@
-"""What Next.js, next-auth and JavaScript do to requests and values (oa-protocol.md 1).
+"""What Next.js, next-auth and JavaScript do to requests and values (docs/protocol.md 1).
 
 The website proxy is TypeScript: bodies are parsed by Next.js, values travel as JavaScript
 values (`undefined`, doubles), and errors that escape a handler become Next.js' own 500.

@@ -1,5 +1,5 @@
 """The Redis structures upstream uses, in memory: work queues, per-message event buffers and
-the rate limiter (oa-protocol.md 3.3, 5.1, 10.3, 10.6).
+the rate limiter (docs/protocol.md 3.3, 5.1, 10.3, 10.6).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The request models of the inference server (oa-protocol.md 2.3), as validators.
+"""The request models of the inference server (docs/protocol.md 2.3), as validators.
 
 Field order, defaults and nullability follow `schemas/chat.py` and
 `oasst_shared/schemas/inference.py`, so error lists and `work_parameters` come out in

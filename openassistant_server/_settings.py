@@ -1,6 +1,6 @@
 """The local server's configuration: one frozen value object with upstream's defaults.
 
-Each option names the upstream setting it mirrors (oa-protocol.md 5.1, 6); the simulation
+Each option names the upstream setting it mirrors (docs/protocol.md 5.1, 6); the simulation
 knobs (workers, token delay, intervals) exist so tests can run the protocol fast.
 """
 

@@ -1,4 +1,4 @@
-"""In-memory users, chats and messages, and their JSON shapes (oa-protocol.md 2.4).
+"""In-memory users, chats and messages, and their JSON shapes (docs/protocol.md 2.4).
 
 Field order of every `to_json` is upstream's (pydantic declaration order), checked against
 the golden bodies. The repository methods raise what upstream's do: `HTTPError` for its

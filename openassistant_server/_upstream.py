@@ -1,7 +1,7 @@
 """Calls from the website proxy to the inference routes, in process, over ASGI.
 
 The website's server-side client talks to the inference server over HTTP with axios
-(oa-protocol.md 1.4); here the same request goes straight into the inference application,
+(docs/protocol.md 1.4); here the same request goes straight into the inference application,
 so status codes, bodies and the event stream bytes are exactly what a direct client gets.
 """
 

@@ -1,4 +1,4 @@
-"""The website's `/api/chat...` proxy routes (oa-protocol.md 1), on the same port.
+"""The website's `/api/chat...` proxy routes (docs/protocol.md 1), on the same port.
 
 Each handler does what `website/src/pages/api/chat/*.ts` does: next-auth session check (403,
 empty), the `ENABLE_CHAT` gate (404, empty), then a call to the inference routes with a

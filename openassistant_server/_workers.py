@@ -1,6 +1,6 @@
 """Simulated inference workers: pop message ids, check timeout and cancellation, stream tokens.
 
-Mirrors `routes/workers.py` and the worker's `work.py` (oa-protocol.md 3, 5.1): a message
+Mirrors `routes/workers.py` and the worker's `work.py` (docs/protocol.md 3, 5.1): a message
 older than `assistant_message_timeout` when picked gets state `timeout` and an `error`
 event; a cancelled one is skipped; otherwise tokens go to the message's event buffer, then
 the `message` event right after the last token (10.8).

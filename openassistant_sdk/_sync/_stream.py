@@ -70,10 +70,11 @@ class Reply:
         self._finalizer = weakref.finalize(self, orphaned, sender.orphans, self._leftovers)
         sender.live.add(self)
         try:
-            if self._siblings is not None:
+            if self._siblings is not None:  # one reply at a time in a chat
                 for previous in self._siblings:
                     previous.close()
-                self._siblings[:] = [self]
+                # A reply still being generated is kept in mind: its chat waits for it.
+                self._siblings[:] = [r for r in self._siblings if r.flow.generating] + [self]
             self.flow.start()
             while not self.flow.events and self._chunks is None and not self.flow.done:
                 self._perform(self.flow.next_action())

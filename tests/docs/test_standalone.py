@@ -65,11 +65,7 @@ def _citations(paths: list[str]) -> list[str]:
             id="docs-examples-bench-tests",
         ),
         pytest.param(
-            ["openassistant_sdk", "openassistant_server", ".ci", "noxfile.py"],
-            id="package",
-            marks=pytest.mark.xfail(
-                strict=True, reason="package citations are rewritten in a later commit"
-            ),
+            ["openassistant_sdk", "openassistant_server", ".ci", "noxfile.py"], id="package"
         ),
     ],
 )

@@ -54,7 +54,11 @@ def server() -> Iterator[LocalServer]:
     # No rate limit here (the fault suite sends many assistant messages). At 10 ms a token a
     # _lorem reply takes about 0.3 s: long enough that the events stream opens before it ends,
     # so stream faults act on a live stream and not on the server's 204.
-    with LocalServer(token_delay=0.01, rate_limit=None, pending_interval=0.2) as running:
+    # And the real server's delete loss reproduced: a chat deleted while its reply is being
+    # generated costs the next message anyone queues. Every test checks that none was.
+    with LocalServer(
+        token_delay=0.01, rate_limit=None, pending_interval=0.2, emulate_delete_loss=True
+    ) as running:
         yield running
 
 
@@ -69,9 +73,14 @@ def slow_server() -> Iterator[LocalServer]:
 def _no_faults_left(server: LocalServer) -> Iterator[None]:
     server.clear_faults()
     server.resume_workers()
+    unsafe = server.unsafe_deletes()
     yield
     server.clear_faults()
     server.resume_workers()
+    # No path of the SDK deletes a chat whose reply is still being generated (no message of
+    # another user is lost for it).
+    assert server.unsafe_deletes() == unsafe, "a chat was deleted while its reply was generated"
+    assert server.lost_messages() == 0
 
 
 @pytest.fixture

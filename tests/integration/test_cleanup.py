@@ -25,6 +25,11 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+def _unfinished(server: LocalServer) -> int:
+    states = server.messages_by_state()
+    return states.get("pending", 0) + states.get("in_progress", 0)
+
+
 def client_for(server: LocalServer, user: str) -> AsyncClient:
     return AsyncClient(base_url=server.url, debug_user=user, model="_lorem", env={})
 
@@ -75,7 +80,8 @@ async def test_a_reply_that_never_finishes_leaves_its_chat_with_a_warning(
         await client.aclose()
     assert server.chats_alive() >= 1  # left, not deleted while pending
     server.resume_workers()
-    async with client_for(server, user) as again:  # the test leaves nothing behind
+    assert wait_for(lambda: not _unfinished(server))  # then the test leaves nothing behind
+    async with client_for(server, user) as again:
         await again.delete_chat(chat.id)
 
 
@@ -161,6 +167,8 @@ async def test_a_cleanup_cut_short_by_its_bound_warns_and_does_not_hang(
     with anyio.fail_after(2.5), pytest.warns(CleanupWarning):
         await client.aclose()
     # What the bound left behind is deleted here, so the test leaves nothing.
+    assert wait_for(lambda: not _unfinished(server))
+    server.clear_faults()
     async with client_for(server, f"slow-delete-{anyio_backend}") as again:
         for chat in (await again.list_chats()).chats:
             await again.delete_chat(chat.id)
