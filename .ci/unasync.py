@@ -37,6 +37,7 @@ WORDS = [
     ("AsyncClient", "Client"),
     ("AsyncChat", "Chat"),
     ("AsyncIterator", "Iterator"),
+    ("AsyncGenerator", "Generator"),
     ("__aenter__", "__enter__"),
     ("__aexit__", "__exit__"),
     ("__aiter__", "__iter__"),

@@ -303,8 +303,7 @@ class AsyncClient(_AsyncOneShot):
                 CleanupWarning,
                 stacklevel=2,
             )
-        if sender.owns_http:
-            await sender.http.aclose()
+        await sender.close_pool()
 
     # -- chats -----------------------------------------------------------------------------------
 

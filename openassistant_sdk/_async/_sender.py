@@ -6,9 +6,10 @@ credentials, the login lock, and what abandoned replies left behind.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 import weakref
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 from typing import Any, TypeVar
 
 import httpx
@@ -104,6 +105,7 @@ class AsyncSender:
         self._last_settle = float("-inf")
         self._rebuild = rebuild
         self._loop: object = None
+        self._watch: AsyncGenerator[None, None] | None = None
         self.live: weakref.WeakSet[Any] = weakref.WeakSet()  # replies not yet shut down
         self.closed = False
         self._login_lock = primitives.Lock()
@@ -149,7 +151,8 @@ class AsyncSender:
         self.check_open()
         if spec.authenticated and not self.credentials.has_any:
             raise MissingCredentialsError(NO_CREDENTIALS)
-        self._bind_loop()
+        if primitives.current_loop() is not self._loop:
+            await self._enter_loop()
         if self.orphans:
             await self.reap_orphans()
         if self.deletions and primitives.now() - self._last_settle >= _SETTLE_INTERVAL:
@@ -304,15 +307,14 @@ class AsyncSender:
         self.deletions.clear()
         return left
 
-    def _bind_loop(self) -> None:
-        """Use connections made in the running event loop (a client may outlive one loop).
+    async def _enter_loop(self) -> None:
+        """Use connections of the running event loop (a client may outlive one loop).
 
-        Scripts and notebooks run one ``asyncio.run()`` after another with the same client;
-        connections pooled in a loop that has ended cannot be used in the next one.
+        Scripts and notebooks run one ``asyncio.run()`` after another with the same client.
+        Connections pooled in one loop cannot be used, nor closed, in the next: so the pool
+        is closed when its loop shuts down (asyncio and trio close the async generators left
+        open then, and ``_until_the_loop_ends`` is one), and a new loop gets a new pool.
         """
-        loop = primitives.current_loop()
-        if loop is self._loop:
-            return
         if self._loop is not None:
             if self._rebuild is None:
                 raise OpenAssistantError(
@@ -321,5 +323,23 @@ class AsyncSender:
                     "in the event loop that uses them"
                 )
             logger.debug("a new event loop: new connections")
-            self.http = self._rebuild()  # the old pool's sockets went with its loop
-        self._loop = loop
+            self.http = self._rebuild()
+        self._loop = primitives.current_loop()
+        if self._rebuild is not None:
+            self._watch = self._until_the_loop_ends(self.http)
+            await self._watch.__anext__()
+
+    async def _until_the_loop_ends(self, http: httpx.AsyncClient) -> AsyncGenerator[None, None]:
+        try:
+            yield
+        finally:  # the loop shuts down, or the client closes
+            with contextlib.suppress(Exception):
+                await http.aclose()
+
+    async def close_pool(self) -> None:
+        """Close the connections this client made (not a caller's http_client)."""
+        watch, self._watch = self._watch, None
+        if watch is not None:
+            await watch.aclose()
+        if self.owns_http:
+            await self.http.aclose()

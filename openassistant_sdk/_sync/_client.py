@@ -305,8 +305,7 @@ class Client(_OneShot):
                 CleanupWarning,
                 stacklevel=2,
             )
-        if sender.owns_http:
-            sender.http.close()
+        sender.close_pool()
 
     # -- chats -----------------------------------------------------------------------------------
 

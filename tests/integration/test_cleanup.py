@@ -222,3 +222,45 @@ def test_ctrl_c_while_a_chat_is_created_in_blocking_code_leaves_no_chat(
         out, err = proc.communicate(timeout=30)
     assert "KeyboardInterrupt" in err
     assert out == "chats left: 0\n"
+
+
+def test_an_async_client_works_from_one_asyncio_run_to_the_next(server: LocalServer) -> None:
+    # Scripts and notebooks: a client made once, used under one event loop, then another.
+    import asyncio
+
+    before = server.chats_alive()
+    client = AsyncClient(base_url=server.url, debug_user="loops", model="echo", env={})
+
+    async def ask() -> str:
+        return await client.complete([{"role": "user", "content": "Hi"}])
+
+    assert asyncio.run(ask()).endswith("Hi")
+    assert asyncio.run(ask()).endswith("Hi")  # the first loop's connections are not used
+    asyncio.run(client.aclose())
+    assert wait_for(lambda: server.chats_alive() == before)
+
+
+def test_a_callers_http_client_in_a_second_loop_is_a_clear_error(server: LocalServer) -> None:
+    import asyncio
+
+    import httpx
+
+    from openassistant_sdk import OpenAssistantError
+
+    before = server.chats_alive()
+    http = httpx.AsyncClient()
+    client = AsyncClient(
+        base_url=server.url, debug_user="loops2", model="echo", env={}, http_client=http
+    )
+
+    async def ask() -> str:
+        return await client.complete([{"role": "user", "content": "Hi"}])
+
+    async def first() -> str:
+        async with http:  # the caller closes what it owns, in its loop
+            return await ask()
+
+    assert asyncio.run(first()).endswith("Hi")
+    with pytest.raises(OpenAssistantError, match="another event loop"):
+        asyncio.run(ask())  # before any request: nothing is left behind
+    assert wait_for(lambda: server.chats_alive() == before)
