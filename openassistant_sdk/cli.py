@@ -473,6 +473,8 @@ class _Session:
         model = getattr(self._client.options, "model", None)
         if not isinstance(err, UnprocessableEntityError) or f"Model {model} " not in str(err):
             return err
+        if "available models" in str(err):  # the local server names them itself
+            return err
         try:
             names = [config.name for config in self._client.models()]
         except OpenAssistantError:

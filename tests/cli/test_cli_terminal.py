@@ -20,6 +20,7 @@ import pytest
 
 from openassistant_sdk import cli
 from openassistant_sdk._events import PendingEvent, TokenEvent
+from openassistant_server import Fault
 
 from .conftest import TIMEOUT, LocalServer, ServerConfig, cli_env, connect, echo, run_cli
 
@@ -256,9 +257,30 @@ def test_an_unknown_model_lists_the_available_ones(server):
     (line,) = result.stderr.splitlines()
     assert "422" in line
     assert "no-such-model" in line
-    names = line.split("available models: ")[1].rstrip(")").split(", ")
+    listed = line.split("available models: ")
+    assert len(listed) == 2  # named once, by the server or by the CLI
+    names = re.split(r"[,\s]+", listed[1].split(" (")[0].rstrip(")"))
     assert {"_lorem", "echo"} <= set(names)
     as_json = run_cli("chat", *connect(server, "--json", "--model", "nope"), "hi")
     (error,) = [json.loads(x) for x in as_json.stdout.splitlines()]
     assert "available models: " in error["error"]
     assert server.chats_alive() == 0
+
+
+def test_an_unknown_model_on_a_server_that_does_not_name_them_gets_the_list_from_the_cli(
+    make_local,
+):
+    # The real server's 422 says only "not in allowed models" with its own setting; the CLI
+    # asks the server's model configs and names them.
+    local = make_local()
+    recorded = '{"detail":"Model no-such-model not in allowed models: _lorem,echo"}'
+    local.add_fault(
+        Fault(action="respond", op="assistant_message", status=422, body=recorded,
+              headers={"content-type": "application/json"})
+    )  # fmt: skip
+    result = run_cli("chat", *connect(local, "--model", "no-such-model"), "hi")
+    assert result.returncode == 1
+    (line,) = result.stderr.splitlines()
+    assert "not in allowed models" in line
+    assert "(available models: _lorem, " in line
+    assert line.endswith(", echo)")
