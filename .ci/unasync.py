@@ -27,6 +27,7 @@ WORDS = [
     ("AsyncEventStream", "EventStream"),
     ("_AsyncStreamBase", "_StreamBase"),
     ("_AsyncOneShot", "_OneShot"),
+    ("_AsyncChatCalls", "_ChatCalls"),
     ("AsyncReply", "Reply"),
     ("AsyncSender", "Sender"),
     ("ShardedAsyncTransport", "ShardedTransport"),

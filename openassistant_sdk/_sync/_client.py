@@ -10,38 +10,30 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
-from openassistant_sdk._actions import Cleanup
 from openassistant_sdk._auth import TrustedClient
 from openassistant_sdk._config import (
     NOT_GIVEN,
-    CallOptions,
     ClientOptions,
     NotGiven,
     changed_options,
     resolve,
 )
-from openassistant_sdk._exceptions import APITimeoutError, CleanupWarning
+from openassistant_sdk._exceptions import CleanupWarning
 from openassistant_sdk._logging import setup_from_env
 from openassistant_sdk._models import (
-    ChatInfo,
-    ChatPage,
-    Message,
-    ModelConfig,
     SamplingParameters,
-    TokenPair,
 )
 from openassistant_sdk._retry import RetryPolicy
 from openassistant_sdk._sse import MalformedPolicy
-from openassistant_sdk._values import parse_list
 
 from . import _primitives as primitives
-from ._chat import Chat, ChatContext
+from ._calls import _ChatCalls
 from ._http import DEFAULT_TIMEOUT, ShardedTransport, make_timeout, sharding_is_safe
 from ._oneshot import _OneShot
 from ._sender import Sender
@@ -51,13 +43,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Client"]
 
-#: A call's ``timeout=``: seconds, an ``httpx.Timeout``, or ``None`` for no limit.
-Timeout = float | httpx.Timeout | None
-#: A call's ``extra_headers=``.
-Headers = Mapping[str, str] | None
 
-
-class Client(_OneShot):
+class Client(_ChatCalls, _OneShot):
     """The Open Assistant client for the website or the inference server API.
 
     Use it as a context manager, or call ``close`` when done. Every argument left out
@@ -306,176 +293,3 @@ class Client(_OneShot):
                 stacklevel=2,
             )
         sender.close_pool()
-
-    # -- chats -----------------------------------------------------------------------------------
-
-    def chat(self) -> ChatContext:
-        """Return a context manager: the chat is created on enter and deleted on exit.
-
-        Example::
-
-            with client.chat() as chat:
-                for text in chat.stream("Hello"):
-                    print(text, end="")
-        """
-        return ChatContext(self)
-
-    def create_chat(
-        self, *, timeout: Timeout | NotGiven = NOT_GIVEN, extra_headers: Headers = None
-    ) -> Chat:
-        """Create a chat; it is itself a context manager that deletes it on exit.
-
-        Every call of the chat API takes ``timeout=`` (this call's requests' timeout instead
-        of the client's) and ``extra_headers=`` (headers for this call only).
-        """
-        return Chat(self, self._create_chat_info(CallOptions.of(timeout, extra_headers)))
-
-    def _create_chat_info(self, options: CallOptions | None = None) -> ChatInfo:
-        # Shielded: cut short half-way, the chat would exist on the server with nobody knowing
-        # its id. An interruption held back until the end (Ctrl-C in blocking code) arrives
-        # with the chat known: it is deleted before the interruption goes on. The request's
-        # own timeouts bound the wait.
-        sender = self._sender
-        info: ChatInfo | None = None
-        try:
-            with primitives.ShieldCancellation(None):
-                info = sender.json(sender.routes.create_chat(), ChatInfo.from_json, options)
-        except BaseException:
-            if info is not None:
-                sender.release(Cleanup(drain=False, delete=info.id))
-            raise
-        if info is None:  # a shield without a bound never cuts the request short
-            raise APITimeoutError("creating a chat was cut short")
-        return info
-
-    def get_chat(
-        self,
-        chat_id: str,
-        *,
-        timeout: Timeout | NotGiven = NOT_GIVEN,
-        extra_headers: Headers = None,
-    ) -> ChatInfo:
-        """Return a chat with all its messages (every branch, oldest first)."""
-        spec = self._sender.routes.get_chat(chat_id)
-        return self._sender.json(
-            spec, ChatInfo.from_json, CallOptions.of(timeout, extra_headers)
-        )
-
-    def list_chats(
-        self,
-        *,
-        limit: int | None = None,
-        after: str | None = None,
-        before: str | None = None,
-        include_hidden: bool = False,
-        timeout: Timeout | NotGiven = NOT_GIVEN,
-        extra_headers: Headers = None,
-    ) -> ChatPage:
-        """Return one page of chats, newest first (``next`` is the cursor for older ones)."""
-        spec = self._sender.routes.list_chats(
-            limit=limit, after=after, before=before, include_hidden=include_hidden
-        )
-        return self._sender.json(
-            spec, ChatPage.from_json, CallOptions.of(timeout, extra_headers)
-        )
-
-    def iter_chats(
-        self, *, include_hidden: bool = False, page_size: int | None = None
-    ) -> Iterator[ChatInfo]:
-        """Iterate over all chats, newest first, following the page cursors."""
-        after: str | None = None
-        seen: set[str] = set()
-        while True:
-            page = self.list_chats(
-                limit=page_size, after=after, include_hidden=include_hidden
-            )
-            for chat in page.chats:
-                if chat.id not in seen:
-                    seen.add(chat.id)
-                    yield chat
-            if not page.chats or page.next is None or page.next == after:
-                return
-            after = page.next
-
-    def update_chat(
-        self,
-        chat_id: str,
-        *,
-        title: str | None = None,
-        hidden: bool | None = None,
-        allow_data_use: bool | None = None,
-        active_thread_tail_message_id: str | None = None,
-        timeout: Timeout | NotGiven = NOT_GIVEN,
-        extra_headers: Headers = None,
-    ) -> None:
-        """Change a chat's title, visibility or data-use flag (``None`` leaves a field)."""
-        changes = {
-            "title": title,
-            "hidden": hidden,
-            "allow_data_use": allow_data_use,
-            "active_thread_tail_message_id": active_thread_tail_message_id,
-        }
-        spec = self._sender.routes.update_chat(chat_id, changes)
-        self._sender.send(spec, options=CallOptions.of(timeout, extra_headers))
-
-    def delete_chat(
-        self,
-        chat_id: str,
-        *,
-        timeout: Timeout | NotGiven = NOT_GIVEN,
-        extra_headers: Headers = None,
-    ) -> None:
-        """Delete a chat and its messages.
-
-        Unlike leaving ``client.chat()``, this sends the DELETE at once: do not delete a chat
-        whose reply is still being generated (docs/chats.md).
-        """
-        spec = self._sender.routes.delete_chat(chat_id)
-        self._sender.send(spec, options=CallOptions.of(timeout, extra_headers))
-
-    def get_message(
-        self,
-        chat_id: str,
-        message_id: str,
-        *,
-        timeout: Timeout | NotGiven = NOT_GIVEN,
-        extra_headers: Headers = None,
-    ) -> Message:
-        """Return one message of a chat."""
-        spec = self._sender.routes.get_message(chat_id, message_id)
-        return self._sender.json(
-            spec, Message.from_json, CallOptions.of(timeout, extra_headers)
-        )
-
-    def vote(
-        self,
-        chat_id: str,
-        message_id: str,
-        score: Literal[-1, 0, 1],
-        *,
-        timeout: Timeout | NotGiven = NOT_GIVEN,
-        extra_headers: Headers = None,
-    ) -> None:
-        """Rate an assistant message: -1, 0 or 1."""
-        spec = self._sender.routes.vote(chat_id, message_id, score)
-        self._sender.send(spec, options=CallOptions.of(timeout, extra_headers))
-
-    def models(
-        self, *, timeout: Timeout | NotGiven = NOT_GIVEN, extra_headers: Headers = None
-    ) -> list[ModelConfig]:
-        """Return the model configs the server offers, each with its sampling presets."""
-        return self._sender.json(
-            self._sender.routes.models(),
-            lambda data: parse_list(data, ModelConfig.from_json, "model configs"),
-            CallOptions.of(timeout, extra_headers),
-        )
-
-    def login(self) -> TokenPair:
-        """Run the inference server's debug login now (it otherwise runs on first use)."""
-        credentials = self._sender.credentials
-        if credentials.debug_user is None:
-            raise ValueError("login() needs debug_user=")
-        credentials.forget_login()
-        pair = self._sender.json(credentials.login_spec(), TokenPair.from_json)
-        credentials.accept_login(pair)
-        return pair

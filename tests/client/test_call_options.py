@@ -73,3 +73,12 @@ async def test_a_calls_timeout_replaces_the_clients(kind: str, server: LocalServ
         with pytest.raises(APITimeoutError):
             await call(client.list_chats(timeout=0.3))
         assert (await call(client.list_chats(timeout=None))).chats == ()  # None: no limit
+
+
+async def test_login_now_and_its_refusal_without_a_debug_user(make: Any, fake: FakeOA) -> None:
+    client = make()
+    pair = await call(client.login())
+    assert pair.access_token.startswith("access-")
+    assert fake.ops() == ["debug_login"]
+    with pytest.raises(ValueError, match="login\\(\\) needs debug_user="):
+        await call(make(debug_user=None, token="secret-token").login())

@@ -29,7 +29,7 @@ CORE_NAMES = [
 CORE = [PACKAGE / name for name in CORE_NAMES]
 # The facade packages, and the tools around them that do I/O on purpose.
 FACADE_PACKAGES = ("_async", "_sync")
-TOOLS = {"__init__.py", "__main__.py", "cli.py", "compat.py", "pytest_plugin.py", "server.py", "testing.py"}  # fmt: skip
+TOOLS = {"__init__.py", "__main__.py", "compat.py", "pytest_plugin.py", "server.py", "testing.py"}  # fmt: skip
 FACADES = sorted(p for package in FACADE_PACKAGES for p in (PACKAGE / package).glob("*.py"))
 
 

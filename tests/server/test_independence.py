@@ -40,3 +40,11 @@ def test_the_server_imports_nothing_from_the_sdk() -> None:
 def test_no_server_module_repeats_an_sdk_module_name() -> None:
     sdk = {path.name for path in (PACKAGE.parent / "openassistant_sdk").glob("_*.py")}
     assert not sdk & {path.name for path in MODULES if path.name != "__init__.py"}
+
+
+def test_the_sdk_still_offers_the_server_under_its_old_name() -> None:
+    from openassistant_sdk import server
+
+    assert server.ServerConfig is openassistant_server.ServerConfig
+    assert server.create_app is openassistant_server.create_app
+    assert sorted(server.__all__) == sorted(openassistant_server.__all__)

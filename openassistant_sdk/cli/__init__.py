@@ -9,70 +9,52 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import ipaddress
-import json
 import os
-import signal
 import socket
 import sys
-import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, NoReturn
+from typing import Any
 
-import attrs
 import httpx
 
-from ._config import DEFAULT_SAMPLING, NOT_GIVEN
-from ._events import ErrorEvent, Event, MessageEvent, PendingEvent, TokenEvent, UnknownEvent
-from ._exceptions import (
+from openassistant_sdk._config import DEFAULT_SAMPLING, NOT_GIVEN
+from openassistant_sdk._exceptions import (
     APIConnectionError,
-    GenerationError,
     MissingCredentialsError,
     OpenAssistantError,
-    UnprocessableEntityError,
 )
-from ._logging import scrub
-from ._models import DEFAULT_MODEL, Message, ModelConfig, SamplingParameters
-from ._sync import Chat, Client
-from ._version import __version__
+from openassistant_sdk._models import DEFAULT_MODEL, ModelConfig, SamplingParameters
+from openassistant_sdk._sync import Client
+from openassistant_sdk._version import __version__
+
+from ._output import (
+    _SECRETS,
+    NO_CREDENTIALS,
+    PROG,
+    SAMPLING_FIELDS,
+    SERVER_HINT,
+    CLIError,
+    _Parser,
+    _print_json,
+    _show_warning,
+    _write,
+)
+from ._output import (
+    _say as _say,
+)
+from ._serve import (
+    _exposure as _exposure,
+)
+from ._serve import (
+    _rate_limit,
+    _warn_if_exposed,
+)
+from ._session import (
+    _Session as _Session,
+)
 
 __all__ = ["main"]
-
-PROG = "openassistant"
-SERVER_HINT = "this needs the local server: pip install 'openassistant-sdk[server]'"
-NO_CREDENTIALS = {
-    "website": "no website session: pass --session-token or set OPENASSISTANT_SESSION_TOKEN",
-    "inference": "no inference server credentials: pass --token or --debug-user, "
-    "or set OPENASSISTANT_TOKEN or OPENASSISTANT_DEBUG_USER",
-}
-SAMPLING_FIELDS = tuple(field.name for field in attrs.fields(SamplingParameters))
-_SECRET_VARIABLES = (
-    "OPENASSISTANT_TOKEN",
-    "OPENASSISTANT_SESSION_TOKEN",
-    "OPENASSISTANT_BACKEND_API_KEY",
-)
-_SECRETS: list[str] = []  # the secrets given as flags, kept out of every message
-
-
-class CLIError(Exception):
-    """A failure reported as one line on stderr with its exit status (2: usage)."""
-
-    def __init__(self, message: str, status: int = 1) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class _UnknownModelError(OpenAssistantError):
-    """The server's 422 for an unknown model, with the names it serves."""
-
-
-class _Parser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line, not usage plus error."""
-
-    def error(self, message: str) -> NoReturn:
-        raise CLIError(f"{message} (see '{self.prog} --help')", status=2)
-
 
 # -- arguments ------------------------------------------------------------------------------------
 
@@ -212,79 +194,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# -- output ---------------------------------------------------------------------------------------
-
-
-#: SGR codes of the coloured parts: message kinds on stderr, the prompt, the banner.
-_STYLES = {"error": "1;31", "warning": "1;33", "note": "2", "prompt": "1;32", "banner": "2"}
-PLACEHOLDER_MODELS = {
-    "_lorem": "a placeholder model: lorem ipsum text",
-    "echo": "a placeholder model: it repeats your prompt",
-}
-
-
-def _colour(stream: Any) -> bool:
-    """Whether to colour `stream`: a terminal, and no ``NO_COLOR`` (no-color.org) or dumb TERM."""
-    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
-        return False
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):  # no isatty, or closed
-        return False
-
-
-def _paint(text: str, style: str, stream: Any) -> str:
-    return f"\x1b[{_STYLES[style]}m{text}\x1b[0m" if _colour(stream) else text
-
-
-def _clean(message: object) -> str:
-    """Return `message` as one line without secrets."""
-    secrets = [os.environ.get(name, "") for name in _SECRET_VARIABLES] + _SECRETS
-    return " ".join(scrub(str(message), secrets).split())
-
-
-def _say(kind: str, message: object) -> None:
-    """Write ``openassistant: <kind>: <message>`` as one line on stderr, without secrets."""
-    prefix = _paint(f"{PROG}: {kind}:", kind, sys.stderr)
-    sys.stderr.write(f"{prefix} {_clean(message)}\n")
-    sys.stderr.flush()
-
-
-def _show_warning(message: Warning | str, category: type[Warning], *_args: Any, **_kw: Any) -> None:
-    _say("warning", message)
-
-
-def _write(text: str) -> None:
-    sys.stdout.write(text)
-    sys.stdout.flush()
-
-
-def _print_json(obj: dict[str, Any]) -> None:
-    _write(json.dumps(obj, ensure_ascii=False) + "\n")
-
-
-def _message_json(message: Message | None) -> dict[str, Any] | None:
-    if message is None:
-        return None
-    fields = ("id", "chat_id", "parent_id", "role", "state", "content")
-    return {name: getattr(message, name) for name in fields}
-
-
-def _event_json(event: Event) -> dict[str, Any]:
-    """Return the ``--json`` line of an event: ``{"type": ..., <its fields>}``."""
-    if isinstance(event, TokenEvent):
-        return {"type": "token", "text": event.text}
-    if isinstance(event, PendingEvent):
-        return {"type": "pending", "queue_position": event.queue_position, "queue_size": event.queue_size}  # fmt: skip
-    if isinstance(event, MessageEvent):
-        return {"type": "message", "message": _message_json(event.message)}
-    if isinstance(event, ErrorEvent):
-        return {"type": "error", "error": event.error, "message": _message_json(event.message)}
-    if isinstance(event, UnknownEvent):
-        return {"type": "unknown", "event_type": event.event_type, "data": dict(event.data)}
-    return {"type": "plugin_intermediate", **attrs.asdict(event)}
-
-
 # -- connecting -----------------------------------------------------------------------------------
 
 
@@ -313,7 +222,7 @@ def _local_server(args: argparse.Namespace) -> Iterator[str | None]:
         raise CLIError("--local and --base-url exclude each other", status=2)
     backend = _backend_config(args)
     try:
-        from .testing import LocalServer
+        from openassistant_sdk.testing import LocalServer
 
         server = LocalServer(**backend)  # imports the server, and with it the [server] extra
     except ImportError:
@@ -379,191 +288,6 @@ def _connect(args: argparse.Namespace) -> Iterator[Client]:
                 raise CLIError(NO_CREDENTIALS[client.api], status=2) from None
 
 
-# -- chat -----------------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _sigint_ignored() -> Iterator[None]:
-    """Ignore Ctrl-C for a moment (deleting the chat must not be interrupted)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-class _Session:
-    """A conversation on one chat, printed as text or JSON lines; the chat is deleted at exit."""
-
-    def __init__(self, client: Client, args: argparse.Namespace) -> None:
-        self._client = client
-        self._json: bool = args.json
-        self._system_prompt: str | None = args.system_prompt
-        self._chat: Chat | None = None
-        self._used = False
-        self._open_line = False  # reply text was written without its final newline
-        self._status = False  # a queue status is shown on stderr, to be rewritten in place
-
-    def __enter__(self) -> _Session:
-        self._chat = self._client.create_chat()
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
-        if self._chat is None:
-            return
-        try:
-            with _sigint_ignored():
-                self._chat.delete()
-        except OpenAssistantError as err:
-            if exc_type is None:
-                raise
-            _say("warning", f"could not delete chat {self._chat.id}: {err}")
-
-    def _ready_chat(self) -> Chat:
-        """Return the chat, replaced by a new one if an earlier turn left no reply in it.
-
-        The first prompter message of a chat must have no parent and a second one is refused
-        (docs/protocol.md 5.2), so a chat whose first reply failed or was cancelled is useless.
-        """
-        assert self._chat is not None
-        if self._used and self._chat.last_message_id is None:
-            old, self._chat = self._chat, None
-            old.delete()
-            self._chat = self._client.create_chat()
-        self._used = True
-        return self._chat
-
-    def turn(self, prompt: str) -> None:
-        """Send one prompt and print its reply as it streams.
-
-        Raises:
-            OpenAssistantError: The reply failed (``GenerationError`` for an in-stream error).
-            KeyboardInterrupt: Ctrl-C; the reply's stream is closed.
-        """
-        reported = False
-        try:
-            chat = self._ready_chat()
-            with chat.events(prompt, system_prompt=self._system_prompt) as events:
-                for event in events:
-                    if self._json:
-                        _print_json(_event_json(event))
-                    if isinstance(event, ErrorEvent):
-                        reported = True
-                        raise GenerationError(event.error, event.message)
-                    if not self._json:
-                        self._show(event)
-        except OpenAssistantError as err:
-            explained = self._explain(err)
-            if self._json and not reported:
-                _print_json({"type": "error", "error": str(explained), "message": None})
-            if explained is err:
-                raise
-            raise explained from err
-        finally:
-            self._clear_status()
-            if self._open_line:
-                self._open_line = False
-                _write("\n")
-
-    def _explain(self, err: OpenAssistantError) -> OpenAssistantError:
-        """Add the available model names to the server's 422 for an unknown model."""
-        model = getattr(self._client.options, "model", None)
-        if not isinstance(err, UnprocessableEntityError) or f"Model {model} " not in str(err):
-            return err
-        if "available models" in str(err):  # the local server names them itself
-            return err
-        try:
-            names = [config.name for config in self._client.models()]
-        except OpenAssistantError:
-            return err
-        return _UnknownModelError(f"{err} (available models: {', '.join(names)})")
-
-    def banner(self) -> None:
-        """Write the interactive banner on stderr: where, which model, how to leave."""
-        model = str(getattr(self._client.options, "model", ""))
-        about = PLACEHOLDER_MODELS.get(model, "")
-        if not about:
-            with contextlib.suppress(OpenAssistantError):
-                found = [c for c in self._client.models() if c.name == model]
-                about = found[0].description if found else ""
-        model_text = f"{model} ({_clean(about)})" if about else model
-        where = f"{self._client.base_url} ({self._client.api} API)"
-        text = f"{PROG} chat: {where}, model {model_text}; Ctrl-D leaves, Ctrl-C cancels a reply"
-        sys.stderr.write(_paint(text, "banner", sys.stderr) + "\n")
-        sys.stderr.flush()
-
-    def _show_status(self, event: PendingEvent) -> None:
-        """Rewrite the queue status in place (carriage return, cleared line)."""
-        if event.queue_position > 0:
-            text = f"queued: position {event.queue_position} of {event.queue_size}"
-        else:  # taken by a worker, or no longer in the queue: no position to show
-            text = "waiting for the server to start the reply"
-        sys.stderr.write("\r\x1b[K" + _paint(f"{PROG}: note: {text}", "note", sys.stderr))
-        sys.stderr.flush()
-        self._status = True
-
-    def _clear_status(self) -> None:
-        if self._status:
-            self._status = False
-            sys.stderr.write("\r\x1b[K")
-            sys.stderr.flush()
-
-    def _show(self, event: Event) -> None:
-        if not isinstance(event, PendingEvent):
-            self._clear_status()
-        if isinstance(event, TokenEvent) and event.text:
-            self._open_line = True  # before writing: Ctrl-C may land right after the write
-            _write(event.text)
-            self._open_line = not event.text.endswith("\n")
-        elif isinstance(event, MessageEvent):
-            self._open_line = False
-            _write("\n")
-        elif isinstance(event, PendingEvent) and sys.stderr.isatty():
-            self._show_status(event)
-
-    def interact(self) -> int:
-        """Read prompts until EOF (status 0, or 1 if a turn failed) or Ctrl-C at the prompt (130)."""
-        tty = sys.stdin.isatty()
-        if tty:
-            with contextlib.suppress(ImportError):
-                import readline  # noqa: F401  (line editing and history for input())
-        failed = False
-        while True:
-            try:
-                line = _read_line(tty)
-            except KeyboardInterrupt:
-                sys.stderr.write("\n")
-                return 130
-            if line is None:
-                return 1 if failed else 0
-            if not line.strip():
-                continue
-            try:
-                self.turn(line)
-            except KeyboardInterrupt:
-                _say("note", "reply cancelled")
-            except OpenAssistantError as err:
-                failed = True
-                _say("error", err)
-
-
-def _read_line(tty: bool) -> str | None:
-    """Return the next prompt, or None at EOF; on a terminal, show ``> `` on stderr."""
-    if tty:
-        sys.stderr.write(_paint(">", "prompt", sys.stderr) + " ")
-        sys.stderr.flush()
-        try:
-            return input()
-        except EOFError:
-            sys.stderr.write("\n")
-            return None
-    line = sys.stdin.readline()
-    return line.rstrip("\r\n") if line else None
-
-
 def _run_chat(args: argparse.Namespace) -> int:
     """``openassistant chat [PROMPT]``."""
     with _connect(args) as client, _Session(client, args) as session:
@@ -601,18 +325,6 @@ def _run_models(args: argparse.Namespace) -> int:
     return 0
 
 
-def _rate_limit(text: str) -> Any:
-    from openassistant_server import RateLimit
-
-    if text.strip().lower() in ("off", "none", "0"):
-        return None
-    times, _, seconds = text.partition("/")
-    try:
-        return RateLimit(times=int(times), seconds=float(seconds or 660))
-    except ValueError:
-        raise CLIError(f"--rate-limit must be N/SECONDS or off, not {text!r}", status=2) from None
-
-
 def _run_serve(args: argparse.Namespace) -> int:
     """``openassistant serve``: the local server in the foreground until Ctrl-C."""
     try:
@@ -640,50 +352,6 @@ def _run_serve(args: argparse.Namespace) -> int:
         _write(f"Models from the backend at {config.backend} (GET {url}/configs/model_configs)\n")
     server.run(host=args.host, port=args.port, config=config, access_log=args.access_log)
     return 0
-
-
-def _exposure(args: argparse.Namespace) -> dict[str, Any]:
-    """Return the ServerConfig fields of the CORS, login, admin and delete-loss flags."""
-    origins = args.cors_origin
-    if origins is None:  # the real server's setting: a comma-separated list
-        origins = os.environ.get("INFERENCE_CORS_ORIGINS", "").split(",")
-    changes: dict[str, Any] = {"cors_origins": tuple(o.strip() for o in origins if o.strip())}
-    if args.no_debug_login:
-        changes["allow_debug_auth"] = False
-    if args.no_trusted_client:
-        changes["trusted_client_keys"] = ()
-    if args.no_admin:
-        changes["admin_routes"] = False
-    if args.emulate_delete_loss:
-        changes["emulate_delete_loss"] = True
-    return changes
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False  # a host name other than localhost may well be reachable
-
-
-def _warn_if_exposed(host: str, url: str, config: Any) -> None:
-    """Warn on stderr when a non-loopback address serves what lets anyone act as anyone."""
-    risks = [
-        (config.allow_debug_auth, "log in as any user (--no-debug-login)"),
-        (
-            bool(config.trusted_client_keys),
-            "act as any user with a TrustedClient key (--no-trusted-client)",
-        ),
-        (config.admin_routes, "read its state and inject faults (--no-admin)"),
-    ]
-    on = [text for enabled, text in risks if enabled]
-    if on and not _is_loopback(host):
-        _say(
-            "warning",
-            f"{url} is reachable from other machines, and anyone who reaches it can {'; '.join(on)}",
-        )
 
 
 # -- entry point ----------------------------------------------------------------------------------
