@@ -286,6 +286,9 @@ def _connect(args: argparse.Namespace) -> Iterator[Client]:
                 raise CLIError(f"cannot reach {client.base_url}: {err}") from err
             except MissingCredentialsError:
                 raise CLIError(NO_CREDENTIALS[client.api], status=2) from None
+            finally:
+                if client._sender.deletions:  # closing waits for them (docs/chats.md)
+                    _say("note", "waiting for a cancelled reply to finish, to delete its chat")
 
 
 def _run_chat(args: argparse.Namespace) -> int:

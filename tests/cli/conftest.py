@@ -156,7 +156,7 @@ def slow_server() -> Iterator[Any]:
     """A server whose replies take seconds, to press Ctrl-C while one streams."""
     if LocalServer is None:
         pytest.skip("the CLI tests need the local server (the [server] extra)")
-    with LocalServer(config=ServerConfig(token_delay=0.4, rate_limit=None)) as srv:
+    with LocalServer(config=ServerConfig(token_delay=0.1, rate_limit=None)) as srv:
         yield srv
 
 

@@ -20,7 +20,7 @@ pytestmark = [
     pytest.mark.skipif(LocalServer is None, reason="needs the local server (the [server] extra)"),
 ]
 
-LONG_PROMPT = " ".join(f"word{i}" for i in range(40))  # 40 tokens: ~16 s on the slow server
+LONG_PROMPT = " ".join(f"word{i}" for i in range(40))  # 40 tokens: ~4 s on the slow server
 
 
 def assert_one_error_line(stderr: str, *needles: str) -> None:
