@@ -6,15 +6,11 @@ over httpx, with a sans-I/O core (request builders, event decoder, models, error
 
 from __future__ import annotations
 
+import importlib
 import inspect
+from typing import TYPE_CHECKING
+from typing import Any as _Any
 
-from ._async import (
-    AsyncChat,
-    AsyncChatContext,
-    AsyncClient,
-    AsyncEventStream,
-    AsyncReplyStream,
-)
 from ._auth import TrustedClient
 from ._config import NOT_GIVEN, ClientOptions, NotGiven
 from ._cookies import FoundSession, find_session
@@ -63,8 +59,17 @@ from ._prompt import ChatMessage, ChatRole, format_prompt
 from ._requests import RequestSpec
 from ._retry import RetryPolicy
 from ._sse import EventDecoder
-from ._sync import Chat, ChatContext, Client, EventStream, ReplyStream
 from ._version import __version__
+
+if TYPE_CHECKING:  # imported when first used (below): a program needs one of the two
+    from ._async import (
+        AsyncChat,
+        AsyncChatContext,
+        AsyncClient,
+        AsyncEventStream,
+        AsyncReplyStream,
+    )
+    from ._sync import Chat, ChatContext, Client, EventStream, ReplyStream
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -128,13 +133,36 @@ __all__ = [
 ]
 
 
-def _publish() -> None:
+# The facades, imported on first use: a program uses the sync one or the async one, and each
+# is a package of its own (importing both would cost every program the other's import).
+_FACADES = {
+    **dict.fromkeys(("AsyncChat", "AsyncChatContext", "AsyncClient", "AsyncEventStream", "AsyncReplyStream"), "._async"),
+    **dict.fromkeys(("Chat", "ChatContext", "Client", "EventStream", "ReplyStream"), "._sync"),
+}  # fmt: skip
+
+
+def _public(value: _Any) -> _Any:
     # Public names report the public module, so tracebacks and reprs read
     # `openassistant_sdk.NotFoundError`, not the private module that defines them (as httpx does).
-    for name in __all__:
-        value = globals()[name]
-        if isinstance(value, type) or inspect.isfunction(value):
-            value.__module__ = __name__
+    if isinstance(value, type) or inspect.isfunction(value):
+        value.__module__ = __name__
+    return value
 
 
-_publish()
+def __getattr__(name: str) -> _Any:
+    module = _FACADES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = _public(getattr(importlib.import_module(module, __name__), name))
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_FACADES))
+
+
+for _name in __all__:
+    if _name not in _FACADES:
+        _public(globals()[_name])
+del _name
