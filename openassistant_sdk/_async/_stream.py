@@ -12,7 +12,7 @@ import warnings
 import weakref
 from collections.abc import AsyncIterator
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -234,6 +234,9 @@ class AsyncReply:
             )
 
 
+_Stream = TypeVar("_Stream", bound="_AsyncStreamBase")
+
+
 class _AsyncStreamBase:
     def __init__(self, reply: AsyncReply) -> None:
         self._reply = reply
@@ -262,10 +265,16 @@ class _AsyncStreamBase:
         """Stop the reply: release its connection (and delete a one-shot chat). Idempotent."""
         await self._reply.aclose()
 
-    async def _start(self) -> None:
+    async def __aenter__(self: _Stream) -> _Stream:
         await self._reply.start()
+        return self
 
-    async def _exit(self, exc: BaseException | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         await self._reply.shutdown(exc)
 
 
@@ -294,18 +303,6 @@ class AsyncReplyStream(_AsyncStreamBase):
                 await reply.aclose()
                 raise reply._sender.redact(GenerationError(event.error, event.message))
 
-    async def __aenter__(self) -> AsyncReplyStream:
-        await self._start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self._exit(exc)
-
 
 class AsyncEventStream(_AsyncStreamBase):
     """A reply as typed events: ``async for event in stream``.
@@ -320,15 +317,3 @@ class AsyncEventStream(_AsyncStreamBase):
     async def __anext__(self) -> Event:
         events = self._reply.events
         return events.popleft() if events else await self._reply.next_event()
-
-    async def __aenter__(self) -> AsyncEventStream:
-        await self._start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self._exit(exc)

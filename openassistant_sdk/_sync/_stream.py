@@ -14,7 +14,7 @@ import warnings
 import weakref
 from collections.abc import Iterator
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -236,6 +236,9 @@ class Reply:
             )
 
 
+_Stream = TypeVar("_Stream", bound="_StreamBase")
+
+
 class _StreamBase:
     def __init__(self, reply: Reply) -> None:
         self._reply = reply
@@ -264,10 +267,16 @@ class _StreamBase:
         """Stop the reply: release its connection (and delete a one-shot chat). Idempotent."""
         self._reply.close()
 
-    def _start(self) -> None:
+    def __enter__(self: _Stream) -> _Stream:
         self._reply.start()
+        return self
 
-    def _exit(self, exc: BaseException | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self._reply.shutdown(exc)
 
 
@@ -296,18 +305,6 @@ class ReplyStream(_StreamBase):
                 reply.close()
                 raise reply._sender.redact(GenerationError(event.error, event.message))
 
-    def __enter__(self) -> ReplyStream:
-        self._start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._exit(exc)
-
 
 class EventStream(_StreamBase):
     """A reply as typed events: ``for event in stream``.
@@ -322,15 +319,3 @@ class EventStream(_StreamBase):
     def __next__(self) -> Event:
         events = self._reply.events
         return events.popleft() if events else self._reply.next_event()
-
-    def __enter__(self) -> EventStream:
-        self._start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._exit(exc)

@@ -155,3 +155,22 @@ async def compat_usage() -> str:
         assert_type(err.status_code, int)
         seed_style: RuntimeError = err  # what `except RuntimeError` in a seed program catches
         raise seed_style from None
+
+
+def streams_as_context_managers(client: Client, chat: Chat) -> None:
+    # Entering a stream gives the stream itself, typed as what it is.
+    with client.stream([{"role": "user", "content": "Hi"}]) as text_stream:
+        text: ReplyStream = text_stream
+        first: str = next(iter(text))
+    with chat.events("Hi") as event_stream:
+        typed: EventStream = event_stream
+        event: Event = next(iter(typed))
+    del first, event
+
+
+async def async_streams_as_context_managers(client: AsyncClient) -> None:
+    async with client.stream([{"role": "user", "content": "Hi"}]) as text_stream:
+        text: AsyncReplyStream = text_stream
+        async for part in text:
+            part_text: str = part
+            del part_text
