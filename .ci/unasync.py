@@ -25,7 +25,6 @@ WORDS = [
     ("AsyncChatContext", "ChatContext"),
     ("AsyncReplyStream", "ReplyStream"),
     ("AsyncEventStream", "EventStream"),
-    ("_AsyncStreamBase", "_StreamBase"),
     ("_AsyncOneShot", "_OneShot"),
     ("_AsyncChatCalls", "_ChatCalls"),
     ("AsyncReply", "Reply"),
@@ -53,6 +52,9 @@ PATTERNS = [
     (re.compile(r"\basync with\b"), "with"),
     (re.compile(r"\basync for\b"), "for"),
     (re.compile(r"\bawait\s+"), ""),
+    # What an awaitable gives is what the blocking call returns.
+    (re.compile(r"\bAwaitable\[([^\[\]]*)\]"), r"\1"),
+    (re.compile(r"\bAwaitable, "), ""),
 ]
 HEADER = (
     "# Generated from _async/{name} by .ci/unasync.py: edit that file, then run\n"

@@ -54,11 +54,7 @@ from ._actions import (
 )
 from ._config import CallOptions
 from ._events import ErrorEvent, Event
-from ._exceptions import (
-    APIConnectionError,
-    OpenAssistantError,
-    StreamError,
-)
+from ._exceptions import APIConnectionError, APITimeoutError, OpenAssistantError, StreamError
 from ._logging import logger
 from ._models import ChatInfo, Message, SamplingParameters
 from ._reply import (
@@ -304,7 +300,10 @@ class ReplyFlow:
         self._fetch("expire", State.EXPIRING)
 
     def receive_broken(self, error: APIConnectionError) -> None:
-        """Take a stream whose connection broke (raised again when recovery is off)."""
+        """Take a read that timed out, or broke (raised again when recovery is off)."""
+        if isinstance(error, APITimeoutError):
+            self.receive_timeout()
+            return
         self._actions.append(CLOSE)
         if not self.settings.recover:
             raise error

@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
-import warnings
 from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
-from openassistant_sdk._actions import Cleanup
-from openassistant_sdk._config import NOT_GIVEN, CallOptions, NotGiven
-from openassistant_sdk._exceptions import (
-    APITimeoutError,
-    CleanupWarning,
-    NotFoundError,
-    OpenAssistantError,
-)
+from openassistant_sdk._chats import chat_cleanup, warn_left
+from openassistant_sdk._config import NOT_GIVEN, NotGiven
+from openassistant_sdk._exceptions import OpenAssistantError
+from openassistant_sdk._flow import ReplyFlow
 from openassistant_sdk._models import ChatInfo, Message, SamplingParameters
-from openassistant_sdk._turns import Thread, sampling_overrides
+from openassistant_sdk._turns import Thread
 
-from . import _primitives as primitives
 from ._stream import AsyncEventStream, AsyncReply, AsyncReplyStream
 
 if TYPE_CHECKING:
@@ -72,6 +65,7 @@ class AsyncChat:
 
     def __init__(self, client: AsyncClient, info: ChatInfo) -> None:
         self._client = client
+        self._sender = client._sender
         self.id = info.id
         self.info = info
         self._thread = Thread(info.id)
@@ -103,23 +97,11 @@ class AsyncChat:
         await self._exit(exc)
 
     async def _exit(self, exc: BaseException | None) -> None:
-        timeout = self._client._sender.options.cleanup_timeout
-        shield = primitives.ShieldCancellation(timeout)
-        error: Exception | None = None
-        with shield:
-            try:
-                await self.delete()
-            except Exception as err:  # reported below, never masking `exc`
-                error = err
-        if shield.timed_out and error is None:
-            error = APITimeoutError(f"deleting chat {self.id} took longer than {timeout}s")
-        if error is not None:
-            if exc is not None:
-                warnings.warn(
-                    f"could not delete chat {self.id}: {error}", CleanupWarning, stacklevel=3
-                )
-            else:
-                raise error
+        error = await self._sender.cleanly(f"deleting chat {self.id}", self._delete)
+        if error is not None and exc is None:
+            raise error
+        if error is not None:  # never masking `exc`
+            warn_left(self.id, error, stacklevel=3)
 
     async def delete(self) -> None:
         """Close this chat's open streams, then delete it on the server (idempotent).
@@ -128,19 +110,20 @@ class AsyncChat:
         it has finished, by the client's later requests or by its ``aclose`` (deleting it
         now would lose another user's message on the inference server, docs/chats.md).
         """
-        later = None
+        error = await self._delete()
+        if error is not None:
+            raise error
+
+    async def _delete(self) -> Exception | None:
         for reply in self._replies:
             await reply.aclose()
-            later = reply.flow.pending_deletion() or later
+        cleanup = chat_cleanup(self.id, [reply._flow for reply in self._replies])
         self._replies.clear()
         if self._deleted:
-            return
-        if later is not None:
-            await self._client._sender.release(Cleanup(drain=False, defer=later))
-        else:
-            with contextlib.suppress(NotFoundError):  # already gone: what delete() promises
-                await self._client.delete_chat(self.id)
-        self._deleted = True
+            return None
+        error = await self._sender.release(cleanup)
+        self._deleted = error is None
+        return error
 
     async def refresh(self) -> ChatInfo:
         """Fetch the chat with all its messages from the server."""
@@ -181,7 +164,7 @@ class AsyncChat:
         Raises:
             ValueError: Invalid content or sampling parameters (at once, before any request).
         """
-        return AsyncReplyStream(self._reply(content, model, sampling, locals()))
+        return AsyncReplyStream(self._sender, self._flow(content, locals()), self._replies)
 
     def events(
         self,
@@ -207,7 +190,7 @@ class AsyncChat:
 
         An in-stream error arrives as a final ``ErrorEvent`` (docs/design.md, decision 3).
         """
-        return AsyncEventStream(self._reply(content, model, sampling, locals()))
+        return AsyncEventStream(self._sender, self._flow(content, locals()), self._replies)
 
     async def send(
         self,
@@ -234,32 +217,16 @@ class AsyncChat:
         Raises:
             GenerationError: The server reported a failed generation.
         """
-        stream = AsyncReplyStream(self._reply(content, model, sampling, locals()))
+        stream = AsyncReplyStream(self._sender, self._flow(content, locals()), self._replies)
         async with stream:
             async for _ in stream:
                 pass
         assert stream.message is not None
         return stream.message
 
-    def _reply(
-        self,
-        content: str,
-        model: str | None,
-        sampling: SamplingParameters | None,
-        arguments: dict[str, Any],
-    ) -> AsyncReply:
+    def _flow(self, content: str, arguments: dict[str, Any]) -> ReplyFlow:
         if self._deleted:
             raise OpenAssistantError(f"chat {self.id} was deleted")
-        if not any(not reply.closed for reply in self._replies):
+        if all(reply._closed for reply in self._replies):
             self._thread.check_continuable()
-        if not isinstance(content, str):
-            raise ValueError(f"content must be a string, not {type(content).__name__}")
-        extra = {
-            name: arguments[name]
-            for name in ("system_prompt", "user_profile", "user_response_instructions")
-        }
-        return self._client._reply(
-            self._thread, content, model, sampling, sampling_overrides(**arguments), extra,
-            arguments["stall_timeout"], arguments["stream_timeout"], siblings=self._replies,
-            call_options=CallOptions.of(arguments["timeout"], arguments["extra_headers"]),
-        )  # fmt: skip
+        return self._sender.reply_flow(self._thread, content, arguments)

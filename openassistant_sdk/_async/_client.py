@@ -7,7 +7,6 @@ performed by ``AsyncReply`` (``_stream.py``).
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
@@ -22,7 +21,6 @@ from openassistant_sdk._config import (
     changed_options,
     resolve,
 )
-from openassistant_sdk._exceptions import CleanupWarning
 from openassistant_sdk._logging import setup_from_env
 from openassistant_sdk._models import (
     SamplingParameters,
@@ -30,7 +28,6 @@ from openassistant_sdk._models import (
 from openassistant_sdk._retry import RetryPolicy
 from openassistant_sdk._sse import MalformedPolicy
 
-from . import _primitives as primitives
 from ._calls import _AsyncChatCalls
 from ._http import DEFAULT_TIMEOUT, ShardedAsyncTransport, make_timeout, sharding_is_safe
 from ._oneshot import _AsyncOneShot
@@ -264,30 +261,8 @@ class AsyncClient(_AsyncChatCalls, _AsyncOneShot):
     async def aclose(self) -> None:
         """Finish what abandoned streams left, then close the connections (idempotent).
 
-        An ``http_client`` passed in by the caller stays open (docs/design.md, decision 11).
+        Waits up to ``close_timeout`` for replies still being generated, so that their chats
+        can be deleted. An ``http_client`` passed in by the caller stays open
+        (docs/design.md, decision 11).
         """
-        sender = self._sender
-        if sender.closed:
-            return
-        options = sender.options
-        # Replies first (their chats may wait for their messages), then those chats: a bound
-        # for each, so that waiting for a generation never eats the time of the cleanup.
-        shield = primitives.ShieldCancellation(options.cleanup_timeout)
-        with shield:
-            for reply in list(sender.live):
-                await reply.aclose()
-            await sender.reap_orphans()
-        waiting = primitives.ShieldCancellation(options.close_timeout + options.cleanup_timeout)
-        with waiting:
-            await sender.settle(options.close_timeout)
-        sender.closed = True
-        left = sender.abandon_deletions()
-        if shield.timed_out or waiting.timed_out or left:
-            # Cut short by a bound: say so, rather than leave chats behind in silence.
-            chats = f": chat {', '.join(left)} left on the server" if left else ""
-            warnings.warn(
-                f"closing the client took longer than its cleanup bounds{chats}",
-                CleanupWarning,
-                stacklevel=2,
-            )
-        await sender.close_pool()
+        await self._sender.close()

@@ -1,4 +1,4 @@
-"""The one-shot calls (the seed's five steps), and the making of every reply.
+"""The one-shot calls (the seed's five steps).
 
 ``AsyncClient`` takes these from ``_AsyncOneShot``: a chat is created, the messages are posted
 as one prompt, the reply is streamed, and the chat is deleted (once its reply has finished).
@@ -11,15 +11,13 @@ from typing import Any
 
 import httpx
 
-from openassistant_sdk._config import NOT_GIVEN, CallOptions, NotGiven
+from openassistant_sdk._config import NOT_GIVEN, NotGiven
 from openassistant_sdk._flow import ReplyFlow
 from openassistant_sdk._models import SamplingParameters
 from openassistant_sdk._prompt import ChatMessage, format_prompt
-from openassistant_sdk._turns import Thread, merge_sampling, sampling_overrides
 
-from . import _primitives as primitives
 from ._sender import AsyncSender
-from ._stream import AsyncEventStream, AsyncReply, AsyncReplyStream
+from ._stream import AsyncEventStream, AsyncReplyStream
 
 __all__ = ["_AsyncOneShot"]
 
@@ -58,8 +56,7 @@ class _AsyncOneShot:
         Raises:
             ValueError: The messages or sampling parameters are invalid.
         """
-        reply = self._one_shot(messages, model, sampling, locals())
-        return AsyncReplyStream(reply)
+        return AsyncReplyStream(self._sender, self._flow(messages, locals()))
 
     def events(
         self,
@@ -80,8 +77,7 @@ class _AsyncOneShot:
         extra_headers: Mapping[str, str] | None = None,
     ) -> AsyncEventStream:
         """Like ``stream``, with typed events instead of text."""
-        reply = self._one_shot(messages, model, sampling, locals())
-        return AsyncEventStream(reply)
+        return AsyncEventStream(self._sender, self._flow(messages, locals()))
 
     async def complete(
         self,
@@ -106,54 +102,11 @@ class _AsyncOneShot:
         Raises:
             GenerationError: The server reported a failed generation.
         """
-        reply = self._one_shot(messages, model, sampling, locals())
         parts: list[str] = []
-        async with AsyncReplyStream(reply) as stream:
+        async with AsyncReplyStream(self._sender, self._flow(messages, locals())) as stream:
             async for text in stream:
                 parts.append(text)
         return "".join(parts)
 
-    def _one_shot(
-        self,
-        messages: Sequence[ChatMessage],
-        model: str | None,
-        sampling: SamplingParameters | None,
-        arguments: dict[str, Any],
-    ) -> AsyncReply:
-        self._sender.check_open()
-        return self._reply(
-            None, format_prompt(messages), model, sampling, sampling_overrides(**arguments),
-            {"system_prompt": arguments["system_prompt"]},
-            arguments["stall_timeout"], arguments["stream_timeout"],
-            call_options=CallOptions.of(arguments["timeout"], arguments["extra_headers"]),
-        )  # fmt: skip
-
-    def _reply(
-        self,
-        thread: Thread | None,
-        content: str,
-        model: str | None,
-        sampling: SamplingParameters | None,
-        overrides: dict[str, Any],
-        extra: dict[str, str | None],
-        stall_timeout: float | None | NotGiven,
-        stream_timeout: float | None | NotGiven,
-        *,
-        siblings: list[AsyncReply] | None = None,
-        call_options: CallOptions | None = None,
-    ) -> AsyncReply:
-        """Make the reply of a chat's thread, or of a one-shot call (``thread`` is None)."""
-        sender = self._sender
-        options = sender.options
-        flow = ReplyFlow(
-            sender.routes,
-            thread,
-            content,
-            model=model or options.model,
-            sampling=merge_sampling(sampling or options.sampling, overrides),
-            extra=extra,
-            settings=sender.reply_settings().for_call(stall_timeout, stream_timeout),
-            options=call_options,
-            clock=primitives.now,
-        )
-        return AsyncReply(sender, flow, siblings)
+    def _flow(self, messages: Sequence[ChatMessage], arguments: dict[str, Any]) -> ReplyFlow:
+        return self._sender.reply_flow(None, format_prompt(messages), arguments)

@@ -12,23 +12,11 @@ from typing import TYPE_CHECKING, Literal, cast
 
 import httpx
 
-from openassistant_sdk._actions import Cleanup
-from openassistant_sdk._config import (
-    NOT_GIVEN,
-    CallOptions,
-    NotGiven,
-)
-from openassistant_sdk._exceptions import APITimeoutError
-from openassistant_sdk._models import (
-    ChatInfo,
-    ChatPage,
-    Message,
-    ModelConfig,
-    TokenPair,
-)
+from openassistant_sdk._chats import CreateFlow, Paging
+from openassistant_sdk._config import NOT_GIVEN, CallOptions, NotGiven
+from openassistant_sdk._models import ChatInfo, ChatPage, Message, ModelConfig, TokenPair
 from openassistant_sdk._values import parse_list
 
-from . import _primitives as primitives
 from ._chat import Chat, ChatContext
 from ._sender import Sender
 
@@ -73,27 +61,18 @@ class _ChatCalls:
         Every call of the chat API takes ``timeout=`` (this call's requests' timeout instead
         of the client's) and ``extra_headers=`` (headers for this call only).
         """
-        return Chat(
-            self._client(), self._create_chat_info(CallOptions.of(timeout, extra_headers))
-        )
+        return Chat(self._client(), self._create_chat_info(timeout, extra_headers))
 
-    def _create_chat_info(self, options: CallOptions | None = None) -> ChatInfo:
-        # Shielded: cut short half-way, the chat would exist on the server with nobody knowing
-        # its id. An interruption held back until the end (Ctrl-C in blocking code) arrives
-        # with the chat known: it is deleted before the interruption goes on. The request's
-        # own timeouts bound the wait.
-        sender = self._sender
-        info: ChatInfo | None = None
+    def _create_chat_info(
+        self, timeout: Timeout | NotGiven = NOT_GIVEN, extra_headers: Headers = None
+    ) -> ChatInfo:
+        creating = CreateFlow(self._sender.routes, CallOptions.of(timeout, extra_headers))
         try:
-            with primitives.ShieldCancellation(None):
-                info = sender.json(sender.routes.create_chat(), ChatInfo.from_json, options)
-        except BaseException:
-            if info is not None:
-                sender.release(Cleanup(drain=False, delete=info.id))
+            self._sender.run(creating)
+        except BaseException:  # an interruption held back until the chat was known, too
+            self._sender.release(creating.cleanup())
             raise
-        if info is None:  # a shield without a bound never cuts the request short
-            raise APITimeoutError("creating a chat was cut short")
-        return info
+        return creating.chat
 
     def get_chat(
         self,
@@ -104,9 +83,7 @@ class _ChatCalls:
     ) -> ChatInfo:
         """Return a chat with all its messages (every branch, oldest first)."""
         spec = self._sender.routes.get_chat(chat_id)
-        return self._sender.json(
-            spec, ChatInfo.from_json, CallOptions.of(timeout, extra_headers)
-        )
+        return self._sender.json(spec, ChatInfo.from_json, timeout, extra_headers)
 
     def list_chats(
         self,
@@ -122,27 +99,19 @@ class _ChatCalls:
         spec = self._sender.routes.list_chats(
             limit=limit, after=after, before=before, include_hidden=include_hidden
         )
-        return self._sender.json(
-            spec, ChatPage.from_json, CallOptions.of(timeout, extra_headers)
-        )
+        return self._sender.json(spec, ChatPage.from_json, timeout, extra_headers)
 
     def iter_chats(
         self, *, include_hidden: bool = False, page_size: int | None = None
     ) -> Iterator[ChatInfo]:
         """Iterate over all chats, newest first, following the page cursors."""
-        after: str | None = None
-        seen: set[str] = set()
-        while True:
+        paging = Paging()
+        while not paging.done:
             page = self.list_chats(
-                limit=page_size, after=after, include_hidden=include_hidden
+                limit=page_size, after=paging.after, include_hidden=include_hidden
             )
-            for chat in page.chats:
-                if chat.id not in seen:
-                    seen.add(chat.id)
-                    yield chat
-            if not page.chats or page.next is None or page.next == after:
-                return
-            after = page.next
+            for chat in paging.take(page):
+                yield chat
 
     def update_chat(
         self,
@@ -156,13 +125,15 @@ class _ChatCalls:
         extra_headers: Headers = None,
     ) -> None:
         """Change a chat's title, visibility or data-use flag (``None`` leaves a field)."""
-        changes = {
-            "title": title,
-            "hidden": hidden,
-            "allow_data_use": allow_data_use,
-            "active_thread_tail_message_id": active_thread_tail_message_id,
-        }
-        spec = self._sender.routes.update_chat(chat_id, changes)
+        spec = self._sender.routes.update_chat(
+            chat_id,
+            {
+                "title": title,
+                "hidden": hidden,
+                "allow_data_use": allow_data_use,
+                "active_thread_tail_message_id": active_thread_tail_message_id,
+            },
+        )
         self._sender.send(spec, options=CallOptions.of(timeout, extra_headers))
 
     def delete_chat(
@@ -190,9 +161,7 @@ class _ChatCalls:
     ) -> Message:
         """Return one message of a chat."""
         spec = self._sender.routes.get_message(chat_id, message_id)
-        return self._sender.json(
-            spec, Message.from_json, CallOptions.of(timeout, extra_headers)
-        )
+        return self._sender.json(spec, Message.from_json, timeout, extra_headers)
 
     def vote(
         self,
@@ -214,7 +183,8 @@ class _ChatCalls:
         return self._sender.json(
             self._sender.routes.models(),
             lambda data: parse_list(data, ModelConfig.from_json, "model configs"),
-            CallOptions.of(timeout, extra_headers),
+            timeout,
+            extra_headers,
         )
 
     def login(self) -> TokenPair:

@@ -3,7 +3,8 @@
 """Sending requests: one spec over httpx, with the core's retry and login decisions.
 
 Everything a client shares between its chats and replies lives here: the HTTP client, the
-credentials, the login lock, and what abandoned replies left behind.
+credentials, the login lock, and the janitor (chats waiting to be deleted, what abandoned
+replies left). ``run`` performs the core's flows: a deletion, a settling.
 """
 
 from __future__ import annotations
@@ -11,72 +12,39 @@ from __future__ import annotations
 import contextlib
 import warnings
 import weakref
-from collections.abc import Generator, Callable
+from collections.abc import Generator, Callable, Mapping
 from typing import Any, TypeVar
 
 import httpx
 
-from openassistant_sdk._actions import Cleanup, PendingDeletion
+from openassistant_sdk._actions import Call, Cleanup, Sleep
+from openassistant_sdk._arguments import reply_flow
 from openassistant_sdk._auth import Credentials
-from openassistant_sdk._config import CallOptions, ClientOptions, NotGiven
+from openassistant_sdk._chats import Flow, Janitor, warn_left
+from openassistant_sdk._config import NOT_GIVEN, CallOptions, ClientOptions, NotGiven
 from openassistant_sdk._exceptions import (
     NO_CREDENTIALS,
     APIConnectionError,
+    APITimeoutError,
     CleanupWarning,
     MissingCredentialsError,
-    NotFoundError,
     OpenAssistantError,
 )
 from openassistant_sdk._flow import ReplyFlow
 from openassistant_sdk._logging import logger
 from openassistant_sdk._models import TokenPair
-from openassistant_sdk._reply import ReplySettings
 from openassistant_sdk._requests import RequestSpec
 from openassistant_sdk._responses import body_limit, parse_json_body
 from openassistant_sdk._retry import Attempts, Next, redact
 from openassistant_sdk._routes import routes_for
+from openassistant_sdk._turns import Thread
 
 from . import _primitives as primitives
 from ._http import HTTPX_ERRORS, build_request, make_timeout, raise_translated, read_body
 
-__all__ = ["Sender", "Leftovers"]
-
-_SETTLE_INTERVAL = 1.0  # queued deletions are looked at before requests this often at most
-_SETTLE_POLL = 0.25  # and this often while closing
-
+__all__ = ["Sender"]
 
 _T = TypeVar("_T")
-
-
-def _as_is(value: Any) -> Any:
-    return value
-
-
-class Leftovers:
-    """What an unfinished reply holds on the server and the client: released once."""
-
-    __slots__ = ("flow", "response")
-
-    def __init__(self, flow: ReplyFlow) -> None:
-        self.flow = flow
-        self.response: httpx.Response | None = None
-
-
-def orphaned(orphans: list[Leftovers], leftovers: Leftovers) -> None:
-    """Note a reply that was garbage-collected unfinished; the client releases it later.
-
-    No I/O here (a finalizer may run anywhere): the client cleans up at its next request
-    or when it closes. Queued first, then warned: under ``-W error`` the warning raises.
-    """
-    if leftovers.response is None and leftovers.flow.chat_id is None:
-        return
-    orphans.append(leftovers)
-    warnings.warn(
-        "an unfinished openassistant_sdk reply stream was garbage-collected; close streams "
-        "(or use `with`) so their connection and chat are released at once",
-        ResourceWarning,
-        stacklevel=2,
-    )
 
 
 class Sender:
@@ -100,11 +68,8 @@ class Sender:
         self.owns_http = owns_http
         self.reads_bounded = reads_bounded
         self.timeout = timeout
-        self.orphans: list[Leftovers] = []
-        # Chats to delete once their replies have finished, by chat id (docs/chats.md).
-        self.deletions: dict[str, PendingDeletion] = {}
-        self._settling = False
-        self._last_settle = float("-inf")
+        # Chats to delete once their replies have finished (docs/chats.md), and orphans.
+        self.janitor = Janitor(self.routes, primitives.now)
         self._rebuild = rebuild
         self._loop: object = None
         self._watch: Generator[None, None] | None = None
@@ -112,18 +77,15 @@ class Sender:
         self.closed = False
         self._login_lock = primitives.Lock()
 
-    def reply_settings(self) -> ReplySettings:
-        """How this client reads its replies (before a call's own time limits)."""
-        options = self.options
-        return ReplySettings(
-            stall_timeout=options.stall_timeout,
-            stream_timeout=options.stream_timeout,
-            recover=options.recover,
-            max_recoveries=options.max_recoveries,
-            on_malformed=options.on_malformed,
-            max_event_size=options.max_event_size,
-            reads_bounded=self.reads_bounded,
-        )
+    def reply_flow(
+        self, thread: Thread | None, content: object, arguments: Mapping[str, Any]
+    ) -> ReplyFlow:
+        """Return the flow of a reply, for a call's arguments (the client's options fill in)."""
+        self.check_open()
+        return reply_flow(
+            self.options, self.routes, thread, content, arguments,
+            reads_bounded=self.reads_bounded, clock=primitives.now,
+        )  # fmt: skip
 
     def check_open(self) -> None:
         """Raise if the client is closed."""
@@ -155,9 +117,9 @@ class Sender:
             raise MissingCredentialsError(NO_CREDENTIALS)
         if primitives.current_loop() is not self._loop:
             self._enter_loop()
-        if self.orphans:
+        if self.janitor.orphans:
             self.reap_orphans()
-        if self.deletions and primitives.now() - self._last_settle >= _SETTLE_INTERVAL:
+        if self.janitor.due():
             self.settle(0.0)
         attempts = Attempts(spec, self.options.retry, self.credentials, primitives.now)
         while True:
@@ -172,30 +134,25 @@ class Sender:
                 timeout=timeout,
             )
             attempts.begin()
+            response = None
+            body = b""
             try:
                 try:
                     # Never a redirect, whatever the http client says: the credentials (a
                     # TrustedClient header too, which httpx does not strip) stay here.
                     response = self.http.send(request, stream=True, follow_redirects=False)
+                    if not spec.stream or response.status_code >= 400:
+                        try:
+                            body = read_body(response, body_limit(response.status_code))
+                        finally:
+                            response.close()
                 except HTTPX_ERRORS as exc:
                     raise_translated(spec, exc, self.options.base_url)
             except APIConnectionError as err:
-                primitives.sleep(attempts.after_failure(err))
+                status = response.status_code if response is not None else None
+                primitives.sleep(attempts.after_failure(err, status=status))
                 continue
-            status = response.status_code
-            body = b""
-            if not spec.stream or status >= 400:
-                try:
-                    try:
-                        body = read_body(response, body_limit(status))
-                    except HTTPX_ERRORS as exc:
-                        raise_translated(spec, exc)
-                except APIConnectionError as err:
-                    primitives.sleep(attempts.after_failure(err, status=status))
-                    continue
-                finally:
-                    response.close()
-            step = attempts.after_answer(status, response.headers, body)
+            step = attempts.after_answer(response.status_code, response.headers, body)
             if step is Next.RETURN:
                 return response
             if step is Next.CREATE_USER:  # the website creates its users so (protocol 1.4)
@@ -206,11 +163,12 @@ class Sender:
     def json(
         self,
         spec: RequestSpec,
-        parse: Callable[[Any], _T] = _as_is,
-        options: CallOptions | None = None,
+        parse: Callable[[Any], _T],
+        timeout: Any = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> _T:
-        """Send a request and return its JSON answer, parsed by ``parse``."""
-        response = self.send(spec, options=options)
+        """Send a request with a call's own options; return its JSON answer, ``parse``d."""
+        response = self.send(spec, options=CallOptions.of(timeout, extra_headers))
         try:
             return parse(
                 parse_json_body(
@@ -233,81 +191,93 @@ class Sender:
                 pair = self.json(self.credentials.login_spec(), TokenPair.from_json)
                 self.credentials.accept_login(pair)
 
-    def delete_chat(self, chat_id: str) -> Exception | None:
-        """Delete a chat a reply owned; return what went wrong (a chat already gone is fine)."""
+    def run(self, flow: Flow) -> None:
+        """Perform a flow's calls and sleeps until it is finished."""
+        while True:
+            action = flow.next_action()
+            if type(action) is Call:
+                self.call(flow, action)
+            elif type(action) is Sleep:
+                primitives.sleep(action.seconds)
+            else:
+                return
+
+    def call(self, flow: Flow, action: Call) -> None:
+        """Send a flow's request and report its answer, or its failure, to the flow.
+
+        A shielded call is never cut short (its own timeouts bound it), and its answer
+        reaches the flow inside the shield: an interruption held back until the end finds
+        what the request made (a chat) known to the flow, and so released.
+        """
+        with primitives.ShieldCancellation(None) if action.shield else contextlib.nullcontext():
+            try:
+                response = self.send(action.spec, options=action.options)
+            except OpenAssistantError as err:
+                flow.receive_failure(err)
+                return
+            content_type = response.headers.get("content-type", "")
+            try:
+                flow.receive_response(response.status_code, content_type, response.content)
+            except OpenAssistantError as err:
+                raise self.redact(err) from None
+
+    def cleanly(
+        self, what: str | None, step: Callable[..., Exception | None], *args: Any
+    ) -> Exception | None:
+        """Run a cleanup step to its end: shielded from cancellation, bounded in time.
+
+        Returns:
+            What went wrong, for the caller to report: the step's error, or (when ``what``
+            names the step) an ``APITimeoutError`` if the bound cut it short.
+        """
+        timeout = self.options.cleanup_timeout
+        shield = primitives.ShieldCancellation(timeout)
+        error: Exception | None = None
+        with shield:
+            try:
+                error = step(*args)
+            except Exception as err:  # reported by the caller, never masking another error
+                error = err
+        if shield.timed_out and error is None and what is not None:
+            error = APITimeoutError(f"{what} took longer than {timeout}s")
+        return error
+
+    def release(self, cleanup: Cleanup) -> Exception | None:
+        """Delete a chat now, or keep it until its reply has finished; return what failed."""
+        self.janitor.keep(cleanup)
+        if cleanup.delete is None:
+            return None
+        deletion = self.janitor.delete(cleanup.delete)
+        self.run(deletion)
+        return deletion.error
+
+    def settle(self, wait: float) -> None:
+        """Delete the waiting chats whose replies have finished; wait ``wait`` s for the rest."""
+        settling = self.janitor.settle(wait)
         try:
-            self.send(self.routes.delete_chat(chat_id))
-        except NotFoundError:
-            pass
-        except Exception as err:  # the caller reports it, never masking another error
-            return err
-        return None
+            self.run(settling)
+        finally:
+            self.janitor.settled()
+        for chat_id, error in settling.failures:
+            warn_left(chat_id, error)
 
     def reap_orphans(self) -> None:
         """Release what garbage-collected replies left: their connections and chats."""
-        while self.orphans:
-            leftovers = self.orphans.pop()
+        orphans = self.janitor.orphans
+        while orphans:
+            leftovers = orphans.pop()
             response, leftovers.response = leftovers.response, None
             if response is not None:
                 response.close()
-            self.release(leftovers.flow.cleanup(None), abandoned=True)
+            cleanup = leftovers.flow.cleanup(None)
+            error = self.release(cleanup)
+            if error is not None:
+                warn_left(str(cleanup.delete), error)
 
-    def release(self, cleanup: Cleanup, *, abandoned: bool = False) -> Exception | None:
-        """Delete the chat a reply owned now, or queue it until its reply has finished.
-
-        Returns:
-            What went wrong deleting it (a chat already gone is fine); an abandoned reply's
-            failure is warned about here instead.
-        """
-        if cleanup.defer is not None:
-            self.deletions[cleanup.defer.chat_id] = cleanup.defer  # no I/O: maybe a finalizer
-        if cleanup.delete is None:
-            return None
-        error = self.delete_chat(cleanup.delete)
-        if error is not None and abandoned:
-            warnings.warn(
-                f"could not delete abandoned chat {cleanup.delete}: {error}",
-                CleanupWarning,
-                stacklevel=2,
-            )
-        return error
-
-    def settle(self, wait: float) -> None:
-        """Delete the queued chats whose replies have finished; wait up to ``wait`` s for the rest."""
-        if self._settling:
-            return
-        self._settling = True
-        deadline = primitives.now() + wait
-        try:
-            while self.deletions:
-                for item in list(self.deletions.values()):
-                    if self._finished(item):
-                        del self.deletions[item.chat_id]
-                        self.release(
-                            Cleanup(drain=False, delete=item.chat_id), abandoned=True
-                        )
-                remaining = deadline - primitives.now()
-                if not self.deletions or remaining <= 0:
-                    break
-                primitives.sleep(min(_SETTLE_POLL, remaining))
-        finally:
-            self._settling = False
-            self._last_settle = primitives.now()
-
-    def _finished(self, item: PendingDeletion) -> bool:
-        try:
-            return item.finished(self.json(item.check(self.routes)))
-        except NotFoundError:
-            return True  # gone already: deleting it again says so, harmlessly
-        except OpenAssistantError as err:
-            logger.debug("could not look at chat %s: %s", item.chat_id, err)
-            return False
-
-    def abandon_deletions(self) -> list[str]:
-        """Give up the queued deletions (the client closes); return the chats left."""
-        left = list(self.deletions)
-        self.deletions.clear()
-        return left
+    def _close_replies(self) -> None:
+        for reply in list(self.live):
+            reply.close()
+        self.reap_orphans()
 
     def _enter_loop(self) -> None:
         """Use connections of the running event loop (a client may outlive one loop).
@@ -338,8 +308,29 @@ class Sender:
             with contextlib.suppress(Exception):
                 http.close()
 
-    def close_pool(self) -> None:
-        """Close the connections this client made (not a caller's http_client)."""
+    def close(self) -> None:
+        """Release what replies hold, delete the chats that wait for them, close the pool.
+
+        Replies first (their chats may wait for their messages), then those chats: a bound
+        for each, so that waiting for a generation never eats the time of the cleanup.
+        """
+        if self.closed:
+            return
+        options = self.options
+        cut = self.cleanly("closing the replies", self._close_replies)
+        waiting = primitives.ShieldCancellation(options.close_timeout + options.cleanup_timeout)
+        with waiting:
+            self.settle(options.close_timeout)
+        self.closed = True
+        left = self.janitor.abandon()
+        if cut is not None or waiting.timed_out or left:
+            # Cut short by a bound: say so, rather than leave chats behind in silence.
+            chats = f": chat {', '.join(left)} left on the server" if left else ""
+            warnings.warn(
+                f"closing the client took longer than its cleanup bounds{chats}",
+                CleanupWarning,
+                stacklevel=3,
+            )
         watch, self._watch = self._watch, None
         if watch is not None:
             watch.close()

@@ -287,7 +287,7 @@ def _connect(args: argparse.Namespace) -> Iterator[Client]:
             except MissingCredentialsError:
                 raise CLIError(NO_CREDENTIALS[client.api], status=2) from None
             finally:
-                if client._sender.deletions:  # closing waits for them (docs/chats.md)
+                if client._sender.janitor.waiting:  # closing waits for them (docs/chats.md)
                     _say("note", "waiting for a cancelled reply to finish, to delete its chat")
 
 

@@ -7,7 +7,7 @@ import warnings
 import pytest
 
 from openassistant_sdk import SamplingParameters
-from openassistant_sdk._async._sender import Leftovers, orphaned
+from openassistant_sdk._chats import Leftovers, orphaned
 from openassistant_sdk._flow import ReplyFlow
 from openassistant_sdk._requests import InferenceRoutes
 

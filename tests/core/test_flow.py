@@ -410,6 +410,16 @@ def test_a_stall_with_an_unfinished_message_is_a_timeout() -> None:
         answer(flow, message(state="pending"))
 
 
+def test_a_read_timed_out_by_the_transport_is_a_stall_not_a_broken_stream() -> None:
+    flow = make(recover=False)  # a broken stream would raise at once
+    start_streaming(flow)
+    flow.receive_broken(APITimeoutError("read timed out", failure="timeout"))
+    assert flow.next_action() == CloseStream()
+    assert flow.state is State.EXPIRING
+    with pytest.raises(APITimeoutError, match=r"no reply within stall_timeout"):
+        answer(flow, message(state="pending"))
+
+
 def test_a_stall_whose_look_fails_is_a_timeout_too() -> None:
     flow = make()
     start_streaming(flow)

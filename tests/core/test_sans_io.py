@@ -22,7 +22,7 @@ import openassistant_sdk
 PACKAGE = Path(openassistant_sdk.__file__).parent
 PYPROJECT = PACKAGE.parent / "pyproject.toml"
 CORE_NAMES = [
-    "_actions.py", "_auth.py", "_config.py", "_cookies.py", "_events.py", "_exceptions.py", "_failures.py", "_flow.py",
+    "_actions.py", "_arguments.py", "_auth.py", "_chats.py", "_config.py", "_cookies.py", "_events.py", "_exceptions.py", "_failures.py", "_flow.py",
     "_logging.py", "_models.py", "_prompt.py", "_reply.py", "_requests.py", "_responses.py", "_routes.py",
     "_retry.py", "_sampling.py", "_sse.py", "_turns.py", "_values.py", "_version.py",
 ]  # fmt: skip
@@ -159,7 +159,7 @@ print(" ".join(sorted(set(sys.modules) & {heavy!r})))
 
 # The protocol core (the I/O primitives, which also do without httpx, are left out).
 PURE_CORE = [
-    "_actions", "_auth", "_config", "_cookies", "_events", "_exceptions", "_failures", "_flow",
+    "_actions", "_arguments", "_auth", "_chats", "_config", "_cookies", "_events", "_exceptions", "_failures", "_flow",
     "_logging", "_models", "_prompt", "_reply", "_requests", "_responses", "_retry", "_routes",
     "_sampling", "_sse", "_turns", "_values", "_version",
 ]  # fmt: skip
