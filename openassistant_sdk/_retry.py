@@ -18,7 +18,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
-from ._exceptions import OpenAssistantError, make_status_error
+from ._exceptions import (
+    NO_CREDENTIALS,
+    MissingCredentialsError,
+    OpenAssistantError,
+    make_status_error,
+)
 from ._logging import logger, scrub
 from ._requests import RequestSpec
 
@@ -274,6 +279,13 @@ class Attempts:
         credentials: Credentials,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """Begin a request's loop.
+
+        Raises:
+            MissingCredentialsError: The request needs credentials, and there are none.
+        """
+        if spec.authenticated and not credentials.has_any:
+            raise MissingCredentialsError(NO_CREDENTIALS)
         self.spec = spec
         self.policy = policy
         self._credentials = credentials

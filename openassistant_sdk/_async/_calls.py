@@ -1,28 +1,41 @@
-"""The chat API's calls of ``AsyncClient``: chats, messages, votes, model configs, the login.
+"""The calls of ``AsyncClient``: the one-shot calls (the seed's five steps) and the chat API's.
 
-Each call takes ``timeout=`` and ``extra_headers=``, for its own requests only.
+A one-shot call creates a chat, posts the messages as one prompt, streams the reply and
+deletes the chat (once its reply has finished). The chat API's calls are chats, messages,
+votes, model configs and the login. Each call takes ``timeout=`` and ``extra_headers=``, for
+its own requests only.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
-from typing import TYPE_CHECKING, Literal, cast
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import httpx
 
 from openassistant_sdk._chats import CreateFlow, Paging
 from openassistant_sdk._config import NOT_GIVEN, CallOptions, NotGiven
-from openassistant_sdk._models import ChatInfo, ChatPage, Message, ModelConfig, TokenPair
+from openassistant_sdk._flow import ReplyFlow
+from openassistant_sdk._models import (
+    ChatInfo,
+    ChatPage,
+    Message,
+    ModelConfig,
+    SamplingParameters,
+    TokenPair,
+)
+from openassistant_sdk._prompt import ChatMessage, format_prompt
 from openassistant_sdk._values import parse_list
 
 from ._chat import AsyncChat, AsyncChatContext
 from ._sender import AsyncSender
+from ._stream import AsyncEventStream, AsyncReplyStream
 
 if TYPE_CHECKING:
     from ._client import AsyncClient
 
 
-__all__ = ["Headers", "Timeout", "_AsyncChatCalls"]
+__all__ = ["Headers", "Timeout", "_AsyncCalls"]
 
 #: A call's ``timeout=``: seconds, an ``httpx.Timeout``, or ``None`` for no limit.
 Timeout = float | httpx.Timeout | None
@@ -30,10 +43,94 @@ Timeout = float | httpx.Timeout | None
 Headers = Mapping[str, str] | None
 
 
-class _AsyncChatCalls:
-    """The chat API's calls (``AsyncClient`` has them)."""
+class _AsyncCalls:
+    """The calls of ``AsyncClient``."""
 
     _sender: AsyncSender
+
+    # -- one-shot calls (the seed's five steps) --------------------------------------------------
+
+    def stream(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        model: str | None = None,
+        sampling: SamplingParameters | None = None,
+        top_k: int | None | NotGiven = NOT_GIVEN,
+        top_p: float | None | NotGiven = NOT_GIVEN,
+        typical_p: float | None | NotGiven = NOT_GIVEN,
+        temperature: float | None | NotGiven = NOT_GIVEN,
+        repetition_penalty: float | None | NotGiven = NOT_GIVEN,
+        max_new_tokens: int | None | NotGiven = NOT_GIVEN,
+        system_prompt: str | None = None,
+        stall_timeout: float | None | NotGiven = NOT_GIVEN,
+        stream_timeout: float | None | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> AsyncReplyStream:
+        """Stream a reply to ``messages`` in a new chat that is deleted afterwards.
+
+        Creates a chat, posts the messages formatted into one prompt, posts the assistant
+        message, streams its tokens and deletes the chat, whatever happens. The requests start
+        on first iteration or on entering ``async with``.
+
+        Raises:
+            ValueError: The messages or sampling parameters are invalid.
+        """
+        return AsyncReplyStream(self._sender, self._flow(messages, locals()))
+
+    def events(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        model: str | None = None,
+        sampling: SamplingParameters | None = None,
+        top_k: int | None | NotGiven = NOT_GIVEN,
+        top_p: float | None | NotGiven = NOT_GIVEN,
+        typical_p: float | None | NotGiven = NOT_GIVEN,
+        temperature: float | None | NotGiven = NOT_GIVEN,
+        repetition_penalty: float | None | NotGiven = NOT_GIVEN,
+        max_new_tokens: int | None | NotGiven = NOT_GIVEN,
+        system_prompt: str | None = None,
+        stall_timeout: float | None | NotGiven = NOT_GIVEN,
+        stream_timeout: float | None | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> AsyncEventStream:
+        """Like ``stream``, with typed events instead of text."""
+        return AsyncEventStream(self._sender, self._flow(messages, locals()))
+
+    async def complete(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        model: str | None = None,
+        sampling: SamplingParameters | None = None,
+        top_k: int | None | NotGiven = NOT_GIVEN,
+        top_p: float | None | NotGiven = NOT_GIVEN,
+        typical_p: float | None | NotGiven = NOT_GIVEN,
+        temperature: float | None | NotGiven = NOT_GIVEN,
+        repetition_penalty: float | None | NotGiven = NOT_GIVEN,
+        max_new_tokens: int | None | NotGiven = NOT_GIVEN,
+        system_prompt: str | None = None,
+        stall_timeout: float | None | NotGiven = NOT_GIVEN,
+        stream_timeout: float | None | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> str:
+        """Return the whole reply to ``messages`` as one string (the chat is deleted after).
+
+        Raises:
+            GenerationError: The server reported a failed generation.
+        """
+        parts: list[str] = []
+        async with AsyncReplyStream(self._sender, self._flow(messages, locals())) as stream:
+            async for text in stream:
+                parts.append(text)
+        return "".join(parts)
+
+    def _flow(self, messages: Sequence[ChatMessage], arguments: dict[str, Any]) -> ReplyFlow:
+        return self._sender.reply_flow(None, format_prompt(messages), arguments)
 
     def _client(self) -> AsyncClient:
         return cast("AsyncClient", self)  # the mixin of AsyncClient, and nothing else

@@ -28,9 +28,8 @@ from openassistant_sdk._models import (
 from openassistant_sdk._retry import RetryPolicy
 from openassistant_sdk._sse import MalformedPolicy
 
-from ._calls import _AsyncChatCalls
+from ._calls import _AsyncCalls
 from ._http import DEFAULT_TIMEOUT, ShardedAsyncTransport, make_timeout, sharding_is_safe
-from ._oneshot import _AsyncOneShot
 from ._sender import AsyncSender
 
 if TYPE_CHECKING:
@@ -39,7 +38,7 @@ if TYPE_CHECKING:
 __all__ = ["AsyncClient"]
 
 
-class AsyncClient(_AsyncChatCalls, _AsyncOneShot):
+class AsyncClient(_AsyncCalls):
     """The Open Assistant client for the website or the inference server API.
 
     Use it as a context manager, or call ``aclose`` when done. Every argument left out
@@ -156,8 +155,7 @@ class AsyncClient(_AsyncChatCalls, _AsyncOneShot):
                 raise ValueError(
                     "configure proxy, http2, verify and event_hooks on your http_client"
                 )
-            http, owns_http, rebuild = http_client, False, None
-            reads_bounded = False  # a transport of the caller's may not time reads out
+            http, rebuild = http_client, None
         else:
 
             def build() -> httpx.AsyncClient:
@@ -176,23 +174,13 @@ class AsyncClient(_AsyncChatCalls, _AsyncOneShot):
                 )
 
             try:
-                http, owns_http, rebuild = build(), True, build
+                http, rebuild = build(), build
             except ImportError as err:
                 extra = "http2" if http2 else "socks"
                 raise ImportError(
                     f"{err} Install it with: pip install 'openassistant-sdk[{extra}]'"
                 ) from err
-            # httpx's own transports bound every socket read by the request's read timeout.
-            reads_bounded = True
-        self._sender = AsyncSender(
-            options,
-            credentials,
-            http,
-            owns_http=owns_http,
-            reads_bounded=reads_bounded,
-            timeout=timeout_value,
-            rebuild=rebuild,
-        )
+        self._sender = AsyncSender(options, credentials, http, timeout_value, rebuild)
 
     def __repr__(self) -> str:
         options = self._sender.options

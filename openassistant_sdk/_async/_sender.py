@@ -21,11 +21,9 @@ from openassistant_sdk._auth import Credentials
 from openassistant_sdk._chats import Flow, Janitor, warn_left
 from openassistant_sdk._config import NOT_GIVEN, CallOptions, ClientOptions, NotGiven
 from openassistant_sdk._exceptions import (
-    NO_CREDENTIALS,
     APIConnectionError,
     APITimeoutError,
     CleanupWarning,
-    MissingCredentialsError,
     OpenAssistantError,
 )
 from openassistant_sdk._flow import ReplyFlow
@@ -53,18 +51,18 @@ class AsyncSender:
         options: ClientOptions,
         credentials: Credentials,
         http: httpx.AsyncClient,
-        *,
-        owns_http: bool,
-        reads_bounded: bool,
         timeout: httpx.Timeout | None,
         rebuild: Callable[[], httpx.AsyncClient] | None = None,
     ) -> None:
+        """Send with ``http``; ``rebuild`` makes a new one for a new event loop (``None``: the
+        caller's http client, which is never closed here)."""
         self.options = options
         self.credentials = credentials
         self.routes = routes_for(options.api)
         self.http = http
-        self.owns_http = owns_http
-        self.reads_bounded = reads_bounded
+        # httpx's own transports bound every socket read by the read timeout; a caller's
+        # transport may not.
+        self.reads_bounded = rebuild is not None
         self.timeout = timeout
         # Chats to delete once their replies have finished (docs/chats.md), and orphans.
         self.janitor = Janitor(self.routes, primitives.now)
@@ -111,15 +109,13 @@ class AsyncSender:
             if not isinstance(options.timeout, NotGiven):
                 timeout = make_timeout(options.timeout)
         self.check_open()
-        if spec.authenticated and not self.credentials.has_any:
-            raise MissingCredentialsError(NO_CREDENTIALS)
+        attempts = Attempts(spec, self.options.retry, self.credentials, primitives.now)
         if primitives.current_loop() is not self._loop:
             await self._enter_loop()
         if self.janitor.orphans:
             await self.reap_orphans()
         if self.janitor.due():
             await self.settle(0.0)
-        attempts = Attempts(spec, self.options.retry, self.credentials, primitives.now)
         while True:
             if spec.authenticated:
                 await self.ensure_login()
@@ -332,5 +328,5 @@ class AsyncSender:
         watch, self._watch = self._watch, None
         if watch is not None:
             await watch.aclose()
-        if self.owns_http:
+        if self._rebuild is not None:
             await self.http.aclose()

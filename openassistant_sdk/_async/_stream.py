@@ -10,8 +10,6 @@ import contextlib
 import weakref
 from typing import Any, TypeVar
 
-import httpx
-
 from openassistant_sdk._actions import Call, Cleanup, Finished, OpenStream, Read, Sleep
 from openassistant_sdk._chats import Leftovers, orphaned, warn_left
 from openassistant_sdk._events import ErrorEvent, Event, TokenEvent
@@ -49,7 +47,6 @@ class AsyncReply:
         self._events = flow.events
         self._leftovers = Leftovers(flow)
         self._finalizer: weakref.finalize[Any, Any] | None = None
-        self._response: httpx.Response | None = None  # the open event stream
         self._chunks: Any = None  # its body, chunk by chunk
         self._spec: RequestSpec | None = None  # the event stream's request, once opened
         self._started = self._closed = False
@@ -173,7 +170,7 @@ class AsyncReply:
         except OpenAssistantError as err:
             self._flow.receive_failure(err)  # raises it, unless it only means "not known"
             return
-        self._response = self._leftovers.response = response
+        self._leftovers.response = response  # the open event stream
         self._spec = action.spec
         if self._flow.stream_opened(response.status_code, response.headers.get("content-type", "")):
             self._chunks = response.aiter_bytes()
@@ -183,8 +180,7 @@ class AsyncReply:
     async def _close_response(self, drain: bool = False) -> None:
         """Close the event stream; after a normal end, read its rest briefly to pool it."""
         chunks, self._chunks = self._chunks, None
-        response, self._response = self._response, None
-        self._leftovers.response = None
+        response, self._leftovers.response = self._leftovers.response, None
         try:
             if drain and chunks is not None:
                 # A broken connection is not pooled anyway: nothing to report.

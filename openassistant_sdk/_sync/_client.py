@@ -30,9 +30,8 @@ from openassistant_sdk._models import (
 from openassistant_sdk._retry import RetryPolicy
 from openassistant_sdk._sse import MalformedPolicy
 
-from ._calls import _ChatCalls
+from ._calls import _Calls
 from ._http import DEFAULT_TIMEOUT, ShardedTransport, make_timeout, sharding_is_safe
-from ._oneshot import _OneShot
 from ._sender import Sender
 
 if TYPE_CHECKING:
@@ -41,7 +40,7 @@ if TYPE_CHECKING:
 __all__ = ["Client"]
 
 
-class Client(_ChatCalls, _OneShot):
+class Client(_Calls):
     """The Open Assistant client for the website or the inference server API.
 
     Use it as a context manager, or call ``close`` when done. Every argument left out
@@ -158,8 +157,7 @@ class Client(_ChatCalls, _OneShot):
                 raise ValueError(
                     "configure proxy, http2, verify and event_hooks on your http_client"
                 )
-            http, owns_http, rebuild = http_client, False, None
-            reads_bounded = False  # a transport of the caller's may not time reads out
+            http, rebuild = http_client, None
         else:
 
             def build() -> httpx.Client:
@@ -178,23 +176,13 @@ class Client(_ChatCalls, _OneShot):
                 )
 
             try:
-                http, owns_http, rebuild = build(), True, build
+                http, rebuild = build(), build
             except ImportError as err:
                 extra = "http2" if http2 else "socks"
                 raise ImportError(
                     f"{err} Install it with: pip install 'openassistant-sdk[{extra}]'"
                 ) from err
-            # httpx's own transports bound every socket read by the request's read timeout.
-            reads_bounded = True
-        self._sender = Sender(
-            options,
-            credentials,
-            http,
-            owns_http=owns_http,
-            reads_bounded=reads_bounded,
-            timeout=timeout_value,
-            rebuild=rebuild,
-        )
+        self._sender = Sender(options, credentials, http, timeout_value, rebuild)
 
     def __repr__(self) -> str:
         options = self._sender.options

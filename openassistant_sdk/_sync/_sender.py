@@ -23,11 +23,9 @@ from openassistant_sdk._auth import Credentials
 from openassistant_sdk._chats import Flow, Janitor, warn_left
 from openassistant_sdk._config import NOT_GIVEN, CallOptions, ClientOptions, NotGiven
 from openassistant_sdk._exceptions import (
-    NO_CREDENTIALS,
     APIConnectionError,
     APITimeoutError,
     CleanupWarning,
-    MissingCredentialsError,
     OpenAssistantError,
 )
 from openassistant_sdk._flow import ReplyFlow
@@ -55,18 +53,18 @@ class Sender:
         options: ClientOptions,
         credentials: Credentials,
         http: httpx.Client,
-        *,
-        owns_http: bool,
-        reads_bounded: bool,
         timeout: httpx.Timeout | None,
         rebuild: Callable[[], httpx.Client] | None = None,
     ) -> None:
+        """Send with ``http``; ``rebuild`` makes a new one for a new event loop (``None``: the
+        caller's http client, which is never closed here)."""
         self.options = options
         self.credentials = credentials
         self.routes = routes_for(options.api)
         self.http = http
-        self.owns_http = owns_http
-        self.reads_bounded = reads_bounded
+        # httpx's own transports bound every socket read by the read timeout; a caller's
+        # transport may not.
+        self.reads_bounded = rebuild is not None
         self.timeout = timeout
         # Chats to delete once their replies have finished (docs/chats.md), and orphans.
         self.janitor = Janitor(self.routes, primitives.now)
@@ -113,15 +111,13 @@ class Sender:
             if not isinstance(options.timeout, NotGiven):
                 timeout = make_timeout(options.timeout)
         self.check_open()
-        if spec.authenticated and not self.credentials.has_any:
-            raise MissingCredentialsError(NO_CREDENTIALS)
+        attempts = Attempts(spec, self.options.retry, self.credentials, primitives.now)
         if primitives.current_loop() is not self._loop:
             self._enter_loop()
         if self.janitor.orphans:
             self.reap_orphans()
         if self.janitor.due():
             self.settle(0.0)
-        attempts = Attempts(spec, self.options.retry, self.credentials, primitives.now)
         while True:
             if spec.authenticated:
                 self.ensure_login()
@@ -334,5 +330,5 @@ class Sender:
         watch, self._watch = self._watch, None
         if watch is not None:
             watch.close()
-        if self.owns_http:
+        if self._rebuild is not None:
             self.http.close()

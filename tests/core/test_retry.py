@@ -289,6 +289,7 @@ from openassistant_sdk import (  # noqa: E402 - the loop's tests need these too
     APIConnectionError,
     AuthenticationError,
     GenerationError,
+    MissingCredentialsError,
     NotFoundError,
     RateLimitError,
     SamplingParameters,
@@ -308,9 +309,16 @@ def credentials(**kwargs: Any) -> Credentials:
 
 def loop(spec: RequestSpec | None = None, policy: RetryPolicy = FAST, **kwargs: Any) -> Attempts:
     clock = iter(range(1000))
+    kwargs.setdefault("token", "t")
     return Attempts(
         spec or InferenceRoutes().get_chat("c"), policy, credentials(**kwargs), lambda: next(clock)
     )
+
+
+def test_a_request_that_needs_credentials_fails_before_it_is_sent_without_them() -> None:
+    with pytest.raises(MissingCredentialsError):
+        Attempts(InferenceRoutes().get_chat("c"), FAST, credentials())
+    Attempts(InferenceRoutes().models(), FAST, credentials())  # needs none
 
 
 def test_a_success_is_returned() -> None:
