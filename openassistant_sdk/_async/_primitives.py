@@ -30,27 +30,11 @@ def current_loop() -> object:
         return trio.lowlevel.current_trio_token()
 
 
-async def sleep(seconds: float) -> None:
-    """Wait without blocking the event loop."""
-    await anyio.sleep(seconds)
+#: Wait without blocking the event loop.
+sleep = anyio.sleep
 
-
-class Lock:
-    """A lock for the event loop's tasks."""
-
-    def __init__(self) -> None:
-        self._lock = anyio.Lock()
-
-    async def __aenter__(self) -> None:
-        await self._lock.acquire()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._lock.release()
+#: A lock for the event loop's tasks (``async with lock:``).
+Lock = anyio.Lock
 
 
 class ShieldCancellation:

@@ -28,27 +28,11 @@ def current_loop() -> object:
     return None
 
 
-def sleep(seconds: float) -> None:
-    """Block for ``seconds``."""
-    time.sleep(seconds)
+#: Block for the given seconds.
+sleep = time.sleep
 
-
-class Lock:
-    """A lock for threads."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-
-    def __enter__(self) -> None:
-        self._lock.acquire()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._lock.release()
+#: A lock for threads (``with lock:``).
+Lock = threading.Lock
 
 
 class ShieldCancellation:
