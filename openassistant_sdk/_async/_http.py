@@ -14,7 +14,7 @@ from typing import Any, NoReturn
 import httpx
 
 from openassistant_sdk._auth import Credentials
-from openassistant_sdk._config import ClientOptions, request_headers
+from openassistant_sdk._config import ClientOptions, request_headers, timeout_seconds
 from openassistant_sdk._exceptions import OpenAssistantError
 from openassistant_sdk._failures import foreign_failure, transport_error, was_dropped
 from openassistant_sdk._requests import RequestSpec
@@ -34,13 +34,9 @@ DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 def make_timeout(value: Any) -> httpx.Timeout:
     """Turn the ``timeout=`` option into an ``httpx.Timeout``."""
-    if value is None:
-        return httpx.Timeout(None)
     if isinstance(value, httpx.Timeout):
         return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise ValueError(f"timeout must be seconds > 0, an httpx.Timeout or None, not {value!r}")
-    return httpx.Timeout(float(value))
+    return httpx.Timeout(timeout_seconds(value))
 
 
 def build_request(
