@@ -55,11 +55,10 @@ def build_request(
     ``timeout`` is the call's or the client's own (the http client's when None); an event
     stream reads with ``read_timeout`` instead.
     """
-    chosen: Any = timeout or httpx.USE_CLIENT_DEFAULT
+    chosen = timeout or http.timeout
     if spec.stream:
-        base = timeout or http.timeout
         chosen = httpx.Timeout(
-            connect=base.connect, read=read_timeout, write=base.write, pool=base.pool
+            connect=chosen.connect, read=read_timeout, write=chosen.write, pool=chosen.pool
         )
     return http.build_request(
         spec.method,
