@@ -75,11 +75,13 @@ def _kind(err: httpx.HTTPError) -> FailureKind:
         return "connect"
     if isinstance(err, (httpx.WriteError, httpx.WriteTimeout)):
         return "write"
-    if isinstance(err, httpx.RemoteProtocolError) and "without sending a response" in str(err):
+    if (
         # The server closed a pooled connection before answering (docs/protocol.md 10.2).
-        return "disconnect"
-    if isinstance(err, httpx.ReadError) and was_dropped(err):
+        isinstance(err, httpx.RemoteProtocolError) and "without sending a response" in str(err)
+    ) or (
         # A reset before any answer: the same dropped connection, seen one packet later.
+        isinstance(err, httpx.ReadError) and was_dropped(err)
+    ):
         return "disconnect"
     if isinstance(err, httpx.ReadTimeout):
         return "timeout"
