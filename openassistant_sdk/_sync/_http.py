@@ -142,16 +142,6 @@ def sharding_is_safe(proxy: object, trust_env: bool) -> bool:
     return not urllib.request.getproxies()
 
 
-def _share_tls(kwargs: dict[str, Any]) -> dict[str, Any]:
-    # Loading the CA bundle takes ~15 ms: once for all the pools, not once per pool (16 of
-    # them made each client take a quarter of a second to build, docs/performance.md).
-    verify = kwargs.get("verify", True)
-    if isinstance(verify, ssl.SSLContext):
-        return kwargs
-    context = httpx.create_ssl_context(verify=verify, trust_env=kwargs.get("trust_env", True))
-    return {**kwargs, "verify": context}
-
-
 class _Released(httpx.SyncByteStream):
     """A response body that reports, once, when it is closed."""
 
@@ -159,53 +149,50 @@ class _Released(httpx.SyncByteStream):
         self._inner = inner
         self._release: Callable[[], None] | None = release
 
-    def _done(self) -> None:
-        release, self._release = self._release, None
-        if release is not None:
-            release()
-
     def __iter__(self) -> Iterator[bytes]:
         # Delegate instead of being a generator: trio reports async generators collected
         # before their end (encode/httpx#3686), and a closed stream is not read to its end.
         return self._inner.__iter__()  # type: ignore[no-any-return]
 
     def close(self) -> None:
+        release, self._release = self._release, None
         try:
             self._inner.close()
         finally:
-            self._done()
+            if release is not None:
+                release()
 
 
 class ShardedTransport(httpx.BaseTransport):
     """httpx's transport, several times over, each request to the least busy one."""
 
     def __init__(self, shards: int = DEFAULT_SHARDS, **kwargs: Any) -> None:
-        kwargs = _share_tls(kwargs)
+        verify = kwargs.get("verify", True)
+        if not isinstance(verify, ssl.SSLContext):
+            # Loading the CA bundle takes ~15 ms: once for all the pools, not once per pool (16
+            # of them made each client take a quarter of a second to build, docs/performance.md).
+            kwargs["verify"] = httpx.create_ssl_context(
+                verify=verify, trust_env=kwargs.get("trust_env", True)
+            )
         self._pools = [httpx.HTTPTransport(**kwargs) for _ in range(shards)]
         self._busy = [0] * shards
         self._lock = threading.Lock()  # the sync twin's threads share it; no inside
 
-    def _pick(self) -> int:
-        with self._lock:
-            busy = self._busy
-            best = busy.index(min(busy))  # the first of the least busy
-            busy[best] += 1
-            return best
-
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        index = self._pick()
-
-        def release() -> None:
-            with self._lock:
-                self._busy[index] -= 1
-
+        with self._lock:
+            index = self._busy.index(min(self._busy))  # the first of the least busy
+            self._busy[index] += 1
         try:
             response = self._pools[index].handle_request(request)
         except BaseException:
-            release()
+            self._release(index)
             raise
-        response.stream = _Released(response.stream, release)
+        response.stream = _Released(response.stream, lambda: self._release(index))
         return response
+
+    def _release(self, index: int) -> None:
+        with self._lock:
+            self._busy[index] -= 1
 
     def close(self) -> None:
         for pool in self._pools:
