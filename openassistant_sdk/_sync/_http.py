@@ -203,11 +203,9 @@ def read_body(response: httpx.Response, limit: int | None) -> bytes:
     """Read a response's body, or its first ``limit`` bytes."""
     if limit is None:
         return response.read()
-    parts: list[bytes] = []
-    size = 0
+    body = bytearray()
     for chunk in response.iter_bytes():
-        parts.append(chunk)
-        size += len(chunk)
-        if size >= limit:
+        body += chunk
+        if len(body) >= limit:
             break
-    return b"".join(parts)[:limit]
+    return bytes(body[:limit])
