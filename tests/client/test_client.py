@@ -345,6 +345,19 @@ async def test_a_dropped_pooled_connection_is_retried_even_for_create(
     assert fake.ops().count("create_chat") == 2
 
 
+async def test_a_pooled_connection_closed_before_its_answer_is_retried_even_for_create(
+    make: Any, fake: FakeOA
+) -> None:
+    # The same drop, seen as the server's close rather than a reset (docs/protocol.md 10.2).
+    fake.fail(
+        "create_chat",
+        httpx.RemoteProtocolError("Server disconnected without sending a response."),
+    )
+    client = make()
+    assert (await call(client.create_chat())).id
+    assert fake.ops().count("create_chat") == 2
+
+
 async def test_create_is_not_resent_when_it_may_have_reached_the_server(
     make: Any, fake: FakeOA
 ) -> None:
