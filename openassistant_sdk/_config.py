@@ -28,6 +28,7 @@ __all__ = [
     "changed_options",
     "request_headers",
     "resolve",
+    "timeout_seconds",
 ]
 
 DEFAULT_BASE_URL = "https://open-assistant.io"
@@ -74,6 +75,18 @@ def _timeout_value(name: str, value: object) -> float | None:
     ):
         raise ValueError(f"{name} must be a number of seconds > 0 or None, not {value!r}")
     return float(value)
+
+
+def timeout_seconds(value: object) -> float | None:
+    """Check the ``timeout=`` option when it is not an ``httpx.Timeout``: seconds, or ``None``.
+
+    The facades take an ``httpx.Timeout`` as it is (the core never imports httpx) and ask
+    this of any other value.
+
+    Raises:
+        ValueError: Neither a finite number of seconds > 0 nor ``None``.
+    """
+    return _timeout_value("timeout", value)
 
 
 def _seconds(name: str, value: object) -> float:

@@ -30,44 +30,27 @@ def current_loop() -> object:
         return trio.lowlevel.current_trio_token()
 
 
-async def sleep(seconds: float) -> None:
-    """Wait without blocking the event loop."""
-    await anyio.sleep(seconds)
+#: Wait without blocking the event loop.
+sleep = anyio.sleep
 
-
-class Lock:
-    """A lock for the event loop's tasks."""
-
-    def __init__(self) -> None:
-        self._lock = anyio.Lock()
-
-    async def __aenter__(self) -> None:
-        await self._lock.acquire()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._lock.release()
+#: A lock for the event loop's tasks (``async with lock:``).
+Lock = anyio.Lock
 
 
 class ShieldCancellation:
-    """Run cleanup to its end even if the task is being cancelled, but no longer than a bound."""
+    """Run cleanup to its end even if the task is being cancelled, but no longer than a bound.
+
+    The bound counts from entering the block; ``None`` sets none of its own (the requests
+    inside are bounded by their timeouts).
+    """
 
     def __init__(self, timeout: float | None) -> None:
-        self._scope = anyio.CancelScope(shield=True)
         self._timeout = timeout
-        self._inner: anyio.CancelScope | None = None
 
     def __enter__(self) -> None:
+        # One scope: shielded from the task's cancellation, cancelled by its own deadline.
+        self._scope = anyio.move_on_after(self._timeout, shield=True)
         self._scope.__enter__()
-        # No bound of its own (None): the requests inside are bounded by their timeouts.
-        self._inner = anyio.move_on_after(
-            self._timeout if self._timeout is not None else float("inf")
-        )
-        self._inner.__enter__()
 
     def __exit__(
         self,
@@ -75,30 +58,21 @@ class ShieldCancellation:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool:
-        assert self._inner is not None
-        suppressed = bool(self._inner.__exit__(exc_type, exc, tb))
-        if suppressed:
-            exc_type, exc, tb = None, None, None
-        return bool(self._scope.__exit__(exc_type, exc, tb)) or suppressed
+        return self._scope.__exit__(exc_type, exc, tb)
 
     @property
     def timed_out(self) -> bool:
         """True if the cleanup was cut short by the bound."""
-        return self._inner is not None and self._inner.cancelled_caught
+        return self._scope.cancelled_caught
 
 
 async def read_chunk(chunks: AsyncIterator[bytes], wait: float | None) -> bytes | None:
-    """Return the next chunk, ``None`` at the end, or raise ``TimeoutError`` after ``wait`` seconds."""
-    if wait is None:
-        try:
-            return await chunks.__anext__()
-        except StopAsyncIteration:
-            return None
-    with anyio.fail_after(max(wait, 0.0)):
-        try:
-            return await chunks.__anext__()
-        except StopAsyncIteration:
-            return None
+    """Return the next chunk, ``None`` at the end, or raise ``TimeoutError`` after ``wait`` seconds.
+
+    ``wait=None`` waits without a limit.
+    """
+    with anyio.fail_after(wait):
+        return await anext(chunks, None)
 
 
 async def drain(chunks: AsyncIterator[bytes], response: Any, max_bytes: int, wait: float) -> bool:
@@ -107,11 +81,12 @@ async def drain(chunks: AsyncIterator[bytes], response: Any, max_bytes: int, wai
     Returns:
         True if the body ended (its connection can go back to the pool).
     """
-    del response  # the async read is interrupted by the cancel scope, not by the socket
+    # ``response`` goes unused: the async read is interrupted by the cancel scope, not by
+    # shutting its socket down.
     total = 0
     with anyio.move_on_after(wait):
         while total < max_bytes:
-            chunk = await read_chunk(chunks, None)
+            chunk = await anext(chunks, None)
             if chunk is None:
                 return True
             total += len(chunk)

@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 import httpx
 
 from openassistant_sdk._auth import Credentials
-from openassistant_sdk._config import ClientOptions, request_headers
+from openassistant_sdk._config import ClientOptions, request_headers, timeout_seconds
 from openassistant_sdk._exceptions import OpenAssistantError
 from openassistant_sdk._failures import foreign_failure, transport_error, was_dropped
 from openassistant_sdk._requests import RequestSpec
@@ -36,13 +36,9 @@ DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 def make_timeout(value: Any) -> httpx.Timeout:
     """Turn the ``timeout=`` option into an ``httpx.Timeout``."""
-    if value is None:
-        return httpx.Timeout(None)
     if isinstance(value, httpx.Timeout):
         return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise ValueError(f"timeout must be seconds > 0, an httpx.Timeout or None, not {value!r}")
-    return httpx.Timeout(float(value))
+    return httpx.Timeout(timeout_seconds(value))
 
 
 def build_request(
@@ -59,11 +55,10 @@ def build_request(
     ``timeout`` is the call's or the client's own (the http client's when None); an event
     stream reads with ``read_timeout`` instead.
     """
-    chosen: Any = timeout or httpx.USE_CLIENT_DEFAULT
+    chosen = timeout or http.timeout
     if spec.stream:
-        base = timeout or http.timeout
         chosen = httpx.Timeout(
-            connect=base.connect, read=read_timeout, write=base.write, pool=base.pool
+            connect=chosen.connect, read=read_timeout, write=chosen.write, pool=chosen.pool
         )
     return http.build_request(
         spec.method,
@@ -82,11 +77,13 @@ def _kind(err: httpx.HTTPError) -> FailureKind:
         return "connect"
     if isinstance(err, (httpx.WriteError, httpx.WriteTimeout)):
         return "write"
-    if isinstance(err, httpx.RemoteProtocolError) and "without sending a response" in str(err):
+    if (
         # The server closed a pooled connection before answering (docs/protocol.md 10.2).
-        return "disconnect"
-    if isinstance(err, httpx.ReadError) and was_dropped(err):
+        isinstance(err, httpx.RemoteProtocolError) and "without sending a response" in str(err)
+    ) or (
         # A reset before any answer: the same dropped connection, seen one packet later.
+        isinstance(err, httpx.ReadError) and was_dropped(err)
+    ):
         return "disconnect"
     if isinstance(err, httpx.ReadTimeout):
         return "timeout"
@@ -145,16 +142,6 @@ def sharding_is_safe(proxy: object, trust_env: bool) -> bool:
     return not urllib.request.getproxies()
 
 
-def _share_tls(kwargs: dict[str, Any]) -> dict[str, Any]:
-    # Loading the CA bundle takes ~15 ms: once for all the pools, not once per pool (16 of
-    # them made each client take a quarter of a second to build, docs/performance.md).
-    verify = kwargs.get("verify", True)
-    if isinstance(verify, ssl.SSLContext):
-        return kwargs
-    context = httpx.create_ssl_context(verify=verify, trust_env=kwargs.get("trust_env", True))
-    return {**kwargs, "verify": context}
-
-
 class _Released(httpx.SyncByteStream):
     """A response body that reports, once, when it is closed."""
 
@@ -162,53 +149,50 @@ class _Released(httpx.SyncByteStream):
         self._inner = inner
         self._release: Callable[[], None] | None = release
 
-    def _done(self) -> None:
-        release, self._release = self._release, None
-        if release is not None:
-            release()
-
     def __iter__(self) -> Iterator[bytes]:
         # Delegate instead of being a generator: trio reports async generators collected
         # before their end (encode/httpx#3686), and a closed stream is not read to its end.
         return self._inner.__iter__()  # type: ignore[no-any-return]
 
     def close(self) -> None:
+        release, self._release = self._release, None
         try:
             self._inner.close()
         finally:
-            self._done()
+            if release is not None:
+                release()
 
 
 class ShardedTransport(httpx.BaseTransport):
     """httpx's transport, several times over, each request to the least busy one."""
 
     def __init__(self, shards: int = DEFAULT_SHARDS, **kwargs: Any) -> None:
-        kwargs = _share_tls(kwargs)
+        verify = kwargs.get("verify", True)
+        if not isinstance(verify, ssl.SSLContext):
+            # Loading the CA bundle takes ~15 ms: once for all the pools, not once per pool (16
+            # of them made each client take a quarter of a second to build, docs/performance.md).
+            kwargs["verify"] = httpx.create_ssl_context(
+                verify=verify, trust_env=kwargs.get("trust_env", True)
+            )
         self._pools = [httpx.HTTPTransport(**kwargs) for _ in range(shards)]
         self._busy = [0] * shards
         self._lock = threading.Lock()  # the sync twin's threads share it; no inside
 
-    def _pick(self) -> int:
-        with self._lock:
-            busy = self._busy
-            best = busy.index(min(busy))  # the first of the least busy
-            busy[best] += 1
-            return best
-
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        index = self._pick()
-
-        def release() -> None:
-            with self._lock:
-                self._busy[index] -= 1
-
+        with self._lock:
+            index = self._busy.index(min(self._busy))  # the first of the least busy
+            self._busy[index] += 1
         try:
             response = self._pools[index].handle_request(request)
         except BaseException:
-            release()
+            self._release(index)
             raise
-        response.stream = _Released(response.stream, release)
+        response.stream = _Released(response.stream, lambda: self._release(index))
         return response
+
+    def _release(self, index: int) -> None:
+        with self._lock:
+            self._busy[index] -= 1
 
     def close(self) -> None:
         for pool in self._pools:
@@ -219,11 +203,9 @@ def read_body(response: httpx.Response, limit: int | None) -> bytes:
     """Read a response's body, or its first ``limit`` bytes."""
     if limit is None:
         return response.read()
-    parts: list[bytes] = []
-    size = 0
+    body = bytearray()
     for chunk in response.iter_bytes():
-        parts.append(chunk)
-        size += len(chunk)
-        if size >= limit:
+        body += chunk
+        if len(body) >= limit:
             break
-    return b"".join(parts)[:limit]
+    return bytes(body[:limit])

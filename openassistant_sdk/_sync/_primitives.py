@@ -28,27 +28,11 @@ def current_loop() -> object:
     return None
 
 
-def sleep(seconds: float) -> None:
-    """Block for ``seconds``."""
-    time.sleep(seconds)
+#: Block for the given seconds.
+sleep = time.sleep
 
-
-class Lock:
-    """A lock for threads."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-
-    def __enter__(self) -> None:
-        self._lock.acquire()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._lock.release()
+#: A lock for threads (``with lock:``).
+Lock = threading.Lock
 
 
 class ShieldCancellation:
@@ -58,8 +42,12 @@ class ShieldCancellation:
     request whose own timeouts bound it, such as creating a chat), a SIGINT that arrives in
     the block is held until the block ends and raised there, so that what the request
     created is known and can be deleted. Only in the main thread, and only when Python's
-    own SIGINT handler is installed (a program's own handler is left alone).
+    own SIGINT handler is installed (a program's own handler is left alone). Each shield
+    guards one block, as its async twin does.
     """
+
+    #: Always False: blocking cleanup is bounded by the HTTP timeouts.
+    timed_out = False
 
     def __init__(self, timeout: float | None) -> None:
         self._timeout = timeout
@@ -85,19 +73,12 @@ class ShieldCancellation:
     ) -> None:
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
-            self._previous = None
         if self._interrupted and exc is None:
             raise KeyboardInterrupt
-
-    @property
-    def timed_out(self) -> bool:
-        """Always False: blocking cleanup is bounded by the HTTP timeouts."""
-        return False
 
 
 def read_chunk(chunks: Iterator[bytes], wait: float | None) -> bytes | None:
     """Return the next chunk or ``None`` at the end (a blocking read is bounded by the HTTP read timeout)."""
-    del wait  # enforced by the HTTP read timeout
     return next(chunks, None)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 
 from openassistant_sdk import APITimeoutError
@@ -51,6 +52,28 @@ async def test_a_call_header_with_a_line_break_is_refused(make: Any, fake: FakeO
     client = make()
     with pytest.raises(ValueError, match="line break"):
         await call(client.models(extra_headers={"X-Bad": "a\r\nb"}))
+    assert fake.requests == []
+
+
+async def test_timeouts_reach_the_requests_as_given(make: Any, fake: FakeOA) -> None:
+    client = make(timeout=httpx.Timeout(5.0, connect=1.0))
+    await call(client.models())
+    assert fake.requests[-1].extensions["timeout"] == {
+        "connect": 1.0, "read": 5.0, "write": 5.0, "pool": 5.0,
+    }  # fmt: skip
+    await call(client.models(timeout=2))
+    assert set(fake.requests[-1].extensions["timeout"].values()) == {2.0}
+    await call(client.models(timeout=None))
+    assert set(fake.requests[-1].extensions["timeout"].values()) == {None}
+
+
+@pytest.mark.parametrize("bad", [0, -1, True, "3", float("inf"), float("nan")])
+async def test_a_timeout_that_is_not_seconds_is_refused(make: Any, fake: FakeOA, bad: Any) -> None:
+    with pytest.raises(ValueError, match="timeout must be a number of seconds > 0 or None"):
+        make(timeout=bad)
+    client = make()
+    with pytest.raises(ValueError, match="timeout must be"):
+        await call(client.models(timeout=bad))
     assert fake.requests == []
 
 

@@ -26,6 +26,7 @@ from openassistant_sdk import (
     TokenEvent,
     UnprocessableEntityError,
 )
+from openassistant_sdk._responses import MAX_ERROR_BODY
 from tests.helpers import call, close, collect, read_into, using
 
 from .fake import EventsScript, FakeOA, sse
@@ -344,6 +345,19 @@ async def test_a_dropped_pooled_connection_is_retried_even_for_create(
     assert fake.ops().count("create_chat") == 2
 
 
+async def test_a_pooled_connection_closed_before_its_answer_is_retried_even_for_create(
+    make: Any, fake: FakeOA
+) -> None:
+    # The same drop, seen as the server's close rather than a reset (docs/protocol.md 10.2).
+    fake.fail(
+        "create_chat",
+        httpx.RemoteProtocolError("Server disconnected without sending a response."),
+    )
+    client = make()
+    assert (await call(client.create_chat())).id
+    assert fake.ops().count("create_chat") == 2
+
+
 async def test_create_is_not_resent_when_it_may_have_reached_the_server(
     make: Any, fake: FakeOA
 ) -> None:
@@ -383,6 +397,36 @@ async def test_status_errors_carry_the_servers_detail(make: Any, fake: FakeOA) -
             await call(chat.send("Hi", model="nope"))
     assert info.value.status_code == 422
     assert info.value.body == {"detail": "Model nope not found"}
+
+
+class _EndlessPage(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """An error body that never ends, counting what the client read of it."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    def __iter__(self) -> Any:
+        return self
+
+    def __aiter__(self) -> Any:
+        return self
+
+    def __next__(self) -> bytes:
+        self.sent += 4096
+        return b"x" * 4096
+
+    async def __anext__(self) -> bytes:
+        return next(self)
+
+
+async def test_an_error_body_is_read_only_to_its_limit(make: Any, fake: FakeOA) -> None:
+    page = _EndlessPage()
+    fake.fail("create_chat", httpx.Response(400, stream=page))
+    client = make()
+    with pytest.raises(APIStatusError) as info:
+        await call(client.create_chat())
+    assert page.sent == MAX_ERROR_BODY
+    assert info.value.body == "x" * 2000
 
 
 async def test_non_json_success_body_is_a_typed_error(make: Any, fake: FakeOA) -> None:
