@@ -86,7 +86,12 @@ def timeout_seconds(value: object) -> float | None:
     Raises:
         ValueError: Neither a finite number of seconds > 0 nor ``None``.
     """
-    return _timeout_value("timeout", value)
+    try:
+        return _timeout_value("timeout", value)
+    except ValueError:
+        raise ValueError(
+            f"timeout must be seconds > 0, an httpx.Timeout or None, not {value!r}"
+        ) from None
 
 
 def _seconds(name: str, value: object) -> float:

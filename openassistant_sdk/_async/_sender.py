@@ -236,13 +236,20 @@ class AsyncSender:
             error = APITimeoutError(f"{what} took longer than {timeout}s")
         return error
 
-    async def release(self, cleanup: Cleanup) -> Exception | None:
-        """Delete a chat now, or keep it until its reply has finished; return what failed."""
+    async def release(self, cleanup: Cleanup, *, warn: bool = False) -> Exception | None:
+        """Delete a chat now, or keep it until its reply has finished.
+
+        Returns:
+            What went wrong deleting it, unless ``warn``: then it is a ``CleanupWarning``.
+        """
         self.janitor.keep(cleanup)
         if cleanup.delete is None:
             return None
         deletion = self.janitor.delete(cleanup.delete)
         await self.run(deletion)
+        if warn and deletion.error is not None:
+            warn_left(cleanup.delete, deletion.error, stacklevel=3)
+            return None
         return deletion.error
 
     async def settle(self, wait: float) -> None:
@@ -260,13 +267,9 @@ class AsyncSender:
         orphans = self.janitor.orphans
         while orphans:
             leftovers = orphans.pop()
-            response, leftovers.response = leftovers.response, None
-            if response is not None:
-                await response.aclose()
-            cleanup = leftovers.flow.cleanup(None)
-            error = await self.release(cleanup)
-            if error is not None:
-                warn_left(str(cleanup.delete), error)
+            if leftovers.response is not None:
+                await leftovers.response.aclose()
+            await self.release(leftovers.flow.cleanup(None), warn=True)
 
     async def _close_replies(self) -> None:
         for reply in list(self.live):

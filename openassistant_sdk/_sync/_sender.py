@@ -238,13 +238,20 @@ class Sender:
             error = APITimeoutError(f"{what} took longer than {timeout}s")
         return error
 
-    def release(self, cleanup: Cleanup) -> Exception | None:
-        """Delete a chat now, or keep it until its reply has finished; return what failed."""
+    def release(self, cleanup: Cleanup, *, warn: bool = False) -> Exception | None:
+        """Delete a chat now, or keep it until its reply has finished.
+
+        Returns:
+            What went wrong deleting it, unless ``warn``: then it is a ``CleanupWarning``.
+        """
         self.janitor.keep(cleanup)
         if cleanup.delete is None:
             return None
         deletion = self.janitor.delete(cleanup.delete)
         self.run(deletion)
+        if warn and deletion.error is not None:
+            warn_left(cleanup.delete, deletion.error, stacklevel=3)
+            return None
         return deletion.error
 
     def settle(self, wait: float) -> None:
@@ -262,13 +269,9 @@ class Sender:
         orphans = self.janitor.orphans
         while orphans:
             leftovers = orphans.pop()
-            response, leftovers.response = leftovers.response, None
-            if response is not None:
-                response.close()
-            cleanup = leftovers.flow.cleanup(None)
-            error = self.release(cleanup)
-            if error is not None:
-                warn_left(str(cleanup.delete), error)
+            if leftovers.response is not None:
+                leftovers.response.close()
+            self.release(leftovers.flow.cleanup(None), warn=True)
 
     def _close_replies(self) -> None:
         for reply in list(self.live):
