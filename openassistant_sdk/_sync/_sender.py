@@ -218,15 +218,26 @@ class Sender:
                 raise self.redact(err) from None
 
     def cleanly(
-        self, what: str | None, step: Callable[..., Exception | None], *args: Any
+        self,
+        what: str | None,
+        step: Callable[..., Exception | None],
+        *args: Any,
+        timeout: float | None = None,
     ) -> Exception | None:
         """Run a cleanup step to its end: shielded from cancellation, bounded in time.
 
+        Args:
+            what: What the step does, for the error when the bound cuts it short (``None``:
+                being cut short is no error).
+            step: The step; it returns what went wrong, or raises it.
+            args: Its arguments.
+            timeout: The bound (by default the client's ``cleanup_timeout``).
+
         Returns:
-            What went wrong, for the caller to report: the step's error, or (when ``what``
-            names the step) an ``APITimeoutError`` if the bound cut it short.
+            What went wrong, for the caller to report: the step's error, or an
+            ``APITimeoutError`` if the bound cut it short.
         """
-        timeout = self.options.cleanup_timeout
+        timeout = self.options.cleanup_timeout if timeout is None else timeout
         shield = primitives.ShieldCancellation(timeout)
         error: Exception | None = None
         with shield:
@@ -317,12 +328,15 @@ class Sender:
             return
         options = self.options
         cut = self.cleanly("closing the replies", self._close_replies)
-        waiting = primitives.ShieldCancellation(options.close_timeout + options.cleanup_timeout)
-        with waiting:
-            self.settle(options.close_timeout)
+        late = self.cleanly(
+            "waiting for replies to finish",
+            self.settle,
+            options.close_timeout,
+            timeout=options.close_timeout + options.cleanup_timeout,
+        )
         self.closed = True
         left = self.janitor.abandon()
-        if cut is not None or waiting.timed_out or left:
+        if cut is not None or late is not None or left:
             # Cut short by a bound: say so, rather than leave chats behind in silence.
             chats = f": chat {', '.join(left)} left on the server" if left else ""
             warnings.warn(

@@ -41,19 +41,10 @@ from openassistant_sdk._exceptions import OpenAssistantError
 from openassistant_sdk._flow import ReplyFlow
 from openassistant_sdk._requests import InferenceRoutes
 from openassistant_sdk._turns import Thread
+from tests.core.clock import Clock
 
 ROUTES = InferenceRoutes()
 JSON = "application/json"
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def message(state: str, mid: str = "a1") -> bytes:

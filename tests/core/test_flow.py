@@ -43,19 +43,10 @@ from openassistant_sdk._reply import PENDING_CHECK, RECOVERY_POLL, ReplySettings
 from openassistant_sdk._requests import InferenceRoutes
 from openassistant_sdk._routes import WebsiteRoutes
 from openassistant_sdk._turns import Thread, merge_sampling, sampling_overrides
+from tests.core.clock import Clock
 
 SSE = "text/event-stream; charset=utf-8"
 JSON = "application/json"
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def message(
