@@ -8,12 +8,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from types import TracebackType
 from typing import Any
 
 import anyio
 
-__all__ = ["Lock", "ShieldCancellation", "current_loop", "drain", "now", "read_chunk", "sleep"]
+__all__ = ["Lock", "current_loop", "drain", "now", "read_chunk", "shielded", "sleep"]
 
 
 #: Monotonic seconds (the clock itself, not a wrapper: a stream reads it for every chunk).
@@ -37,33 +36,14 @@ sleep = anyio.sleep
 Lock = anyio.Lock
 
 
-class ShieldCancellation:
-    """Run cleanup to its end even if the task is being cancelled, but no longer than a bound.
+def shielded(timeout: float | None) -> anyio.CancelScope:
+    """Return a scope that runs cleanup to its end even if the task is being cancelled.
 
-    The bound counts from entering the block; ``None`` sets none of its own (the requests
-    inside are bounded by their timeouts).
+    It is cancelled only by its own bound, ``timeout`` seconds from now (``None``: no bound of
+    its own; the requests inside are bounded by their timeouts); ``cancelled_caught`` then
+    says the bound cut the cleanup short.
     """
-
-    def __init__(self, timeout: float | None) -> None:
-        self._timeout = timeout
-
-    def __enter__(self) -> None:
-        # One scope: shielded from the task's cancellation, cancelled by its own deadline.
-        self._scope = anyio.move_on_after(self._timeout, shield=True)
-        self._scope.__enter__()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> bool:
-        return self._scope.__exit__(exc_type, exc, tb)
-
-    @property
-    def timed_out(self) -> bool:
-        """True if the cleanup was cut short by the bound."""
-        return self._scope.cancelled_caught
+    return anyio.move_on_after(timeout, shield=True)
 
 
 async def read_chunk(chunks: AsyncIterator[bytes], wait: float | None) -> bytes | None:

@@ -203,7 +203,7 @@ class AsyncSender:
         reaches the flow inside the shield: an interruption held back until the end finds
         what the request made (a chat) known to the flow, and so released.
         """
-        with primitives.ShieldCancellation(None) if action.shield else contextlib.nullcontext():
+        with primitives.shielded(None) if action.shield else contextlib.nullcontext():
             try:
                 response = await self.send(action.spec, options=action.options)
             except OpenAssistantError as err:
@@ -236,14 +236,14 @@ class AsyncSender:
             ``APITimeoutError`` if the bound cut it short.
         """
         timeout = self.options.cleanup_timeout if timeout is None else timeout
-        shield = primitives.ShieldCancellation(timeout)
+        shield = primitives.shielded(timeout)
         error: Exception | None = None
         with shield:
             try:
                 error = await step(*args)
             except Exception as err:  # reported by the caller, never masking another error
                 error = err
-        if shield.timed_out and error is None and what is not None:
+        if shield.cancelled_caught and error is None and what is not None:
             error = APITimeoutError(f"{what} took longer than {timeout}s")
         return error
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
 
-__all__ = ["Lock", "ShieldCancellation", "current_loop", "drain", "now", "read_chunk", "sleep"]
+__all__ = ["Lock", "current_loop", "drain", "now", "read_chunk", "shielded", "sleep"]
 
 
 #: Monotonic seconds (the clock itself, not a wrapper: a stream reads it for every chunk).
@@ -35,7 +35,7 @@ sleep = time.sleep
 Lock = threading.Lock
 
 
-class ShieldCancellation:
+class shielded:  # lower case: the twin of the async side's function of that name
     """Hold back Ctrl-C while an unbounded step finishes; bounded cleanup is not held.
 
     Blocking code has no cancellation to shield, only Ctrl-C. With no bound (``None``: a
@@ -46,8 +46,8 @@ class ShieldCancellation:
     guards one block, as its async twin does.
     """
 
-    #: Always False: blocking cleanup is bounded by the HTTP timeouts.
-    timed_out = False
+    #: Always False: blocking cleanup is bounded by the HTTP timeouts, not cut short.
+    cancelled_caught = False
 
     def __init__(self, timeout: float | None) -> None:
         self._timeout = timeout

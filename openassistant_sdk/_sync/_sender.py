@@ -205,7 +205,7 @@ class Sender:
         reaches the flow inside the shield: an interruption held back until the end finds
         what the request made (a chat) known to the flow, and so released.
         """
-        with primitives.ShieldCancellation(None) if action.shield else contextlib.nullcontext():
+        with primitives.shielded(None) if action.shield else contextlib.nullcontext():
             try:
                 response = self.send(action.spec, options=action.options)
             except OpenAssistantError as err:
@@ -238,14 +238,14 @@ class Sender:
             ``APITimeoutError`` if the bound cut it short.
         """
         timeout = self.options.cleanup_timeout if timeout is None else timeout
-        shield = primitives.ShieldCancellation(timeout)
+        shield = primitives.shielded(timeout)
         error: Exception | None = None
         with shield:
             try:
                 error = step(*args)
             except Exception as err:  # reported by the caller, never masking another error
                 error = err
-        if shield.timed_out and error is None and what is not None:
+        if shield.cancelled_caught and error is None and what is not None:
             error = APITimeoutError(f"{what} took longer than {timeout}s")
         return error
 
