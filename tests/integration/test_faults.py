@@ -150,10 +150,10 @@ async def test_a_stall_with_nothing_to_recover_times_out(
 @pytest.fixture(scope="module")
 def pinging_server() -> Iterator[LocalServer]:
     # A `: ping` every 0.1 s, and nothing else for much longer than a stall timeout: no
-    # `pending` event for 30 s, and a reply's single token comes only after 2.5 s. Enough
+    # `pending` event for 30 s, and a reply's single token comes only after 1.6 s. Enough
     # workers that no reply waits in the queue behind another's (abandoned) generation.
     with LocalServer(
-        ping_interval=0.1, pending_interval=30.0, token_delay=2.5, workers=16, rate_limit=None
+        ping_interval=0.1, pending_interval=30.0, token_delay=1.6, workers=16, rate_limit=None
     ) as running:
         yield running
 
@@ -166,7 +166,7 @@ async def test_pings_do_not_reset_the_stall_timer(
     # tokens), only pings arrive: they keep the connection busy, which must not count as
     # progress. Were they counted, the queued reply would wait for ever: its stream_timeout
     # bounds the test (and puts the SDK's own read timer in play); the generating one ends
-    # after its token at 2.5 s and runs with the client's defaults (no stream_timeout).
+    # after its token at 1.6 s and runs with the client's defaults (no stream_timeout).
     stall = 0.5
     bound = {"stream_timeout": 3} if waiting == "queued" else {}
     if waiting == "queued":
