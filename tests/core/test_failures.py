@@ -88,7 +88,9 @@ def test_a_refused_connection_names_the_server_and_how_to_start_one() -> None:
     assert isinstance(error, APIConnectionError)
     assert "nothing answers at http://127.0.0.1:1" in str(error)
     assert "openassistant serve" in str(error)
-    read = transport_error(SPEC, kind="read", timed_out=False, name="ReadError", text="eof")
+    read = transport_error(
+        SPEC, kind="read", timed_out=False, name="ReadError", text="eof", base_url="http://h"
+    )
     assert str(read) == "GET /chats/c1 failed: ReadError: eof"  # no hint after connecting
 
 
