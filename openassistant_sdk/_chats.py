@@ -37,8 +37,8 @@ from ._exceptions import CleanupWarning, NotFoundError, OpenAssistantError
 from ._flow import ReplyFlow
 from ._logging import logger
 from ._models import ChatInfo, ChatPage
-from ._requests import RequestSpec, Routes
-from ._responses import parse_json_body
+from ._requests import Routes
+from ._responses import answer_json
 
 __all__ = [
     "SETTLE_INTERVAL",
@@ -70,12 +70,6 @@ class Flow(Protocol):
 
     def receive_failure(self, error: OpenAssistantError) -> None:
         """Take the failure of the last ``Call``."""
-
-
-def _parse(spec: RequestSpec, status: int, content_type: str, body: bytes) -> Any:
-    return parse_json_body(
-        body, status=status, content_type=content_type, method=spec.method, path=spec.log_path
-    )
 
 
 def warn_left(chat_id: str, error: BaseException, *, stacklevel: int = 2) -> None:
@@ -121,13 +115,25 @@ def chat_cleanup(chat_id: str, flows: Sequence[ReplyFlow]) -> Cleanup:
     return Cleanup(drain=False, delete=chat_id)
 
 
-class CreateFlow:
+class _OneCall:
+    """A flow of one request: the ``Call``, then ``Finished``."""
+
+    def __init__(self, call: Call) -> None:
+        self._next: Action = call
+
+    def next_action(self) -> Action:
+        """Return the request, then ``Finished``."""
+        action, self._next = self._next, FINISHED
+        return action
+
+
+class CreateFlow(_OneCall):
     """Create a chat, shielded. ``info`` is the chat, once created."""
 
     def __init__(self, routes: Routes, options: CallOptions | None = None) -> None:
         self.info: ChatInfo | None = None
         self._spec = routes.create_chat()
-        self._next: Action = Call(self._spec, shield=True, options=options)
+        super().__init__(Call(self._spec, shield=True, options=options))
 
     @property
     def chat(self) -> ChatInfo:
@@ -136,14 +142,9 @@ class CreateFlow:
             raise RuntimeError("the chat was not created")
         return self.info
 
-    def next_action(self) -> Action:
-        """Return the request, then ``Finished``."""
-        action, self._next = self._next, FINISHED
-        return action
-
     def receive_response(self, status: int, content_type: str, body: bytes) -> None:
         """Take the chat."""
-        self.info = ChatInfo.from_json(_parse(self._spec, status, content_type, body))
+        self.info = ChatInfo.from_json(answer_json(self._spec, status, content_type, body))
 
     def receive_failure(self, error: OpenAssistantError) -> None:
         """The chat could not be created: raise why."""
@@ -154,18 +155,13 @@ class CreateFlow:
         return Cleanup(drain=False, delete=self.info.id if self.info is not None else None)
 
 
-class DeleteFlow:
+class DeleteFlow(_OneCall):
     """Delete one chat. ``error`` holds the failure, if any (a chat already gone is fine)."""
 
     def __init__(self, routes: Routes, chat_id: str) -> None:
         self.chat_id = chat_id
         self.error: OpenAssistantError | None = None
-        self._next: Action = Call(routes.delete_chat(chat_id))
-
-    def next_action(self) -> Action:
-        """Return the DELETE, then ``Finished``."""
-        action, self._next = self._next, FINISHED
-        return action
+        super().__init__(Call(routes.delete_chat(chat_id)))
 
     def receive_response(self, status: int, content_type: str, body: bytes) -> None:
         """The chat is deleted."""
@@ -260,7 +256,7 @@ class SettleFlow:
         if self._deleting is not None:
             return
         item = self._take()
-        if item.finished(_parse(item.check(self._janitor.routes), status, content_type, body)):
+        if item.finished(answer_json(item.check(self._janitor.routes), status, content_type, body)):
             self._delete(item)
 
     def receive_failure(self, error: OpenAssistantError) -> None:

@@ -69,7 +69,7 @@ from ._reply import (
     recovery_step,
 )
 from ._requests import RequestSpec, Routes
-from ._responses import parse_json_body
+from ._responses import answer_json
 from ._turns import Thread
 
 __all__ = ["ReplyFlow", "State"]
@@ -195,13 +195,7 @@ class ReplyFlow:
     def receive_response(self, status: int, content_type: str, body: bytes) -> None:
         """Take the successful answer to the last ``Call`` (raise if the reply cannot end well)."""
         purpose, spec = self._answered()
-        data = parse_json_body(
-            body,
-            status=status,
-            content_type=content_type,
-            method=spec.method,
-            path=spec.log_path,
-        )
+        data = answer_json(spec, status, content_type, body)
         if purpose == "create":
             self.chat_id = self._owned_chat = ChatInfo.from_json(data).id
             self._post_prompt()

@@ -11,8 +11,9 @@ import json
 from typing import Any
 
 from ._exceptions import InvalidResponseError
+from ._requests import RequestSpec
 
-__all__ = ["MAX_ERROR_BODY", "body_limit", "parse_json_body"]
+__all__ = ["MAX_ERROR_BODY", "answer_json", "body_limit", "parse_json_body"]
 
 
 def parse_json_body(body: bytes, *, content_type: str, status: int, method: str, path: str) -> Any:
@@ -47,6 +48,13 @@ def parse_json_body(body: bytes, *, content_type: str, status: int, method: str,
     raise InvalidResponseError(
         f"{method} {path} answered {status} with {reason} ({kind}): {body[:80]!r}"
     ) from cause
+
+
+def answer_json(spec: RequestSpec, status: int, content_type: str, body: bytes) -> Any:
+    """Parse the successful answer to ``spec`` as JSON (``parse_json_body``, named by the spec)."""
+    return parse_json_body(
+        body, content_type=content_type, status=status, method=spec.method, path=spec.log_path
+    )
 
 
 #: An error body is read up to this many bytes: its detail is all the client shows.

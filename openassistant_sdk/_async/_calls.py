@@ -288,6 +288,4 @@ class _AsyncCalls:
         if credentials.debug_user is None:
             raise ValueError("login() needs debug_user=")
         credentials.forget_login()
-        pair = await self._sender.json(credentials.login_spec(), TokenPair.from_json)
-        credentials.accept_login(pair)
-        return pair
+        return await self._sender.log_in()

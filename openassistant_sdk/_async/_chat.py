@@ -98,10 +98,11 @@ class AsyncChat:
 
     async def _exit(self, exc: BaseException | None) -> None:
         error = await self._sender.cleanly(f"deleting chat {self.id}", self._delete)
-        if error is not None and exc is None:
+        if error is None:
+            return
+        if exc is None:
             raise error
-        if error is not None:  # never masking `exc`
-            warn_left(self.id, error, stacklevel=3)
+        warn_left(self.id, error, stacklevel=3)  # never masking `exc`
 
     async def delete(self) -> None:
         """Close this chat's open streams, then delete it on the server (idempotent).

@@ -30,7 +30,7 @@ from openassistant_sdk._flow import ReplyFlow
 from openassistant_sdk._logging import logger
 from openassistant_sdk._models import TokenPair
 from openassistant_sdk._requests import RequestSpec
-from openassistant_sdk._responses import body_limit, parse_json_body
+from openassistant_sdk._responses import answer_json, body_limit
 from openassistant_sdk._retry import Attempts, Next, redact
 from openassistant_sdk._routes import routes_for
 from openassistant_sdk._turns import Thread
@@ -164,15 +164,8 @@ class AsyncSender:
         """Send a request with a call's own options; return its JSON answer, ``parse``d."""
         response = await self.send(spec, options=CallOptions.of(timeout, extra_headers))
         try:
-            return parse(
-                parse_json_body(
-                    response.content,
-                    status=response.status_code,
-                    content_type=response.headers.get("content-type", ""),
-                    method=spec.method,
-                    path=spec.log_path,
-                )
-            )
+            content_type = response.headers.get("content-type", "")
+            return parse(answer_json(spec, response.status_code, content_type, response.content))
         except OpenAssistantError as err:
             raise self.redact(err) from None
 
@@ -182,8 +175,13 @@ class AsyncSender:
             return
         async with self._login_lock:
             if self.credentials.needs_login:
-                pair = await self.json(self.credentials.login_spec(), TokenPair.from_json)
-                self.credentials.accept_login(pair)
+                await self.log_in()
+
+    async def log_in(self) -> TokenPair:
+        """Run the debug login now and keep its tokens."""
+        pair = await self.json(self.credentials.login_spec(), TokenPair.from_json)
+        self.credentials.accept_login(pair)
+        return pair
 
     async def run(self, flow: Flow) -> None:
         """Perform a flow's calls and sleeps until it is finished."""

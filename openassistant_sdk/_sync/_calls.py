@@ -290,6 +290,4 @@ class _Calls:
         if credentials.debug_user is None:
             raise ValueError("login() needs debug_user=")
         credentials.forget_login()
-        pair = self._sender.json(credentials.login_spec(), TokenPair.from_json)
-        credentials.accept_login(pair)
-        return pair
+        return self._sender.log_in()
